@@ -1,0 +1,1 @@
+import{a,b}from"./chunk-KDHWV5ZZ.js";import"./chunk-W72F764F.js";import"./chunk-BYI7AKI2.js";import"./chunk-O7SXCFSH.js";import"./chunk-JYAEKGXU.js";import"./chunk-SEMPT4TN.js";export{b as getWorker,a as jsonDefaults};

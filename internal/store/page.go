@@ -1,0 +1,306 @@
+package store
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/gen-hub/genhub/internal/apierror"
+)
+
+// MaxPage is the largest page a list returns; DefaultPage is used when neither
+// first nor last is given.
+const (
+	MaxPage     = 100
+	DefaultPage = 20
+)
+
+// Page is a checked request for a slice of an ordered list.
+type Page struct {
+	Limit    int
+	Backward bool     // last/before: the items just before Cursor
+	Cursor   []string // key of the item to start after (or before); nil from the start (or end)
+}
+
+// NewPage checks Relay arguments and returns the page they ask for.
+func NewPage(first *int, after *string, last *int, before *string) (Page, error) {
+	p := Page{Limit: DefaultPage}
+	switch {
+	case first != nil && last != nil:
+		return p, apierror.BadInput("first", "give first or last, not both")
+	case first != nil && before != nil:
+		return p, apierror.BadInput("before", "before goes with last, not with first")
+	case last != nil && after != nil:
+		return p, apierror.BadInput("after", "after goes with first, not with last")
+	}
+	field, n, cursor := "first", first, after
+	if last != nil || before != nil {
+		field, n, cursor, p.Backward = "last", last, before, true
+	}
+	if n != nil {
+		if *n < 0 || *n > MaxPage {
+			return p, apierror.BadInput(field, "must be between 0 and %d (got %d)", MaxPage, *n)
+		}
+		p.Limit = *n
+	}
+	if cursor != nil {
+		key, err := DecodeCursor(*cursor)
+		if err != nil {
+			name := "after"
+			if p.Backward {
+				name = "before"
+			}
+			return p, apierror.BadInput(name, "not a cursor returned by this list")
+		}
+		p.Cursor = key
+	}
+	return p, nil
+}
+
+// EncodeCursor returns the opaque cursor of a sort key.
+func EncodeCursor(key ...string) string {
+	b, _ := json.Marshal(key)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// DecodeCursor reads a cursor made by EncodeCursor.
+func DecodeCursor(c string) ([]string, error) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return nil, err
+	}
+	var key []string
+	if err := json.Unmarshal(b, &key); err != nil || len(key) == 0 || len(key) > 3 {
+		return nil, fmt.Errorf("store: bad cursor")
+	}
+	return key, nil
+}
+
+// query collects the conditions and bound parameters of a statement.
+type query struct {
+	where []string
+	args  []any
+}
+
+// arg binds v and returns its placeholder.
+func (q *query) arg(v any) string {
+	q.args = append(q.args, v)
+	return fmt.Sprintf("$%d", len(q.args))
+}
+
+// and adds a condition.
+func (q *query) and(cond string) { q.where = append(q.where, cond) }
+
+func (q *query) whereClause() string {
+	if len(q.where) == 0 {
+		return ""
+	}
+	return "WHERE " + strings.Join(q.where, " AND ")
+}
+
+// order is a sort order over unique keys: SQL expressions with the type each
+// cursor value is cast to, the last one being the row's identifier.
+type order struct {
+	cols  []string // e.g. "f.title", "f.id"
+	types []string // e.g. "text", "integer"
+}
+
+// list is one ordered, filtered list of rows of T.
+type list[T any] struct {
+	sel   string // columns selected, e.g. "f.id, f.title"
+	from  string // e.g. "hub.formation f"
+	q     query
+	order order
+	key   func(*T) []string // the sort key of a row, for its cursor
+}
+
+// page returns the rows of p, and whether rows exist before and after them.
+func (l *list[T]) page(ctx context.Context, tx *sqlx.Tx, p Page) (rows []*T, hasPrev, hasNext bool, err error) {
+	q := l.q // conditions of this page only; the count uses l.q
+	q.where = append([]string(nil), l.q.where...)
+	q.args = append([]any(nil), l.q.args...)
+	cmp, dir := ">", "ASC"
+	if p.Backward {
+		cmp, dir = "<", "DESC"
+	}
+	if p.Cursor != nil {
+		if len(p.Cursor) != len(l.order.cols) {
+			return nil, false, false, apierror.BadInput("after", "not a cursor of this list in this order")
+		}
+		ph := make([]string, len(p.Cursor))
+		for i, v := range p.Cursor {
+			ph[i] = q.arg(v) + "::" + l.order.types[i]
+		}
+		q.and(fmt.Sprintf("(%s) %s (%s)", strings.Join(l.order.cols, ", "), cmp, strings.Join(ph, ", ")))
+	}
+	by := make([]string, len(l.order.cols))
+	for i, c := range l.order.cols {
+		by[i] = c + " " + dir
+	}
+	stmt := fmt.Sprintf("SELECT %s FROM %s %s ORDER BY %s LIMIT %d",
+		l.sel, l.from, q.whereClause(), strings.Join(by, ", "), p.Limit+1)
+	if err := tx.SelectContext(ctx, &rows, stmt, q.args...); err != nil {
+		return nil, false, false, fmt.Errorf("store: list %s: %w", l.from, err)
+	}
+	more := len(rows) > p.Limit
+	if more {
+		rows = rows[:p.Limit]
+	}
+	if p.Backward {
+		for i, j := 0, len(rows)-1; i < j; i, j = i+1, j-1 {
+			rows[i], rows[j] = rows[j], rows[i]
+		}
+		return rows, more, p.Cursor != nil, nil
+	}
+	return rows, p.Cursor != nil, more, nil
+}
+
+// count returns the number of rows of the list over all pages.
+func (l *list[T]) count(ctx context.Context, tx *sqlx.Tx) (int, error) {
+	var n int
+	stmt := fmt.Sprintf("SELECT count(*) FROM %s %s", l.from, l.q.whereClause())
+	if err := tx.GetContext(ctx, &n, stmt, l.q.args...); err != nil {
+		return 0, fmt.Errorf("store: count %s: %w", l.from, err)
+	}
+	return n, nil
+}
+
+// Result is a page of rows with what a Relay connection needs.
+type Result[T any] struct {
+	Rows        []*T
+	HasPrevious bool
+	HasNext     bool
+	Cursor      func(*T) string
+	// Count counts the rows of every page, in its own transaction, when called.
+	Count func(ctx context.Context) (int, error)
+}
+
+// fetch reads page p of l as the caller in ctx.
+func fetch[T any](ctx context.Context, s *Store, l *list[T], p Page) (*Result[T], error) {
+	r := &Result[T]{Cursor: func(t *T) string { return EncodeCursor(l.key(t)...) }}
+	err := s.Read(ctx, func(tx *sqlx.Tx) (err error) {
+		r.Rows, r.HasPrevious, r.HasNext, err = l.page(ctx, tx, p)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	r.Count = func(ctx context.Context) (n int, err error) {
+		err = s.Read(ctx, func(tx *sqlx.Tx) (err error) {
+			n, err = l.count(ctx, tx)
+			return err
+		})
+		return n, err
+	}
+	return r, nil
+}
+
+// pageEach returns page p of the list for each parent, in one statement: the
+// rows whose parentCol is each of parents, numbered per parent.
+func pageEach[T any, K comparable](ctx context.Context, tx *sqlx.Tx, l *list[T], parentCol string, parents []K, parentOf func(*T) K, p Page) (map[K][]*T, error) {
+	q := l.q
+	q.where = append([]string(nil), l.q.where...)
+	q.args = append([]any(nil), l.q.args...)
+	q.and(parentCol + " = ANY(" + q.arg(pq.Array(parents)) + ")")
+	cmp, dir := ">", "ASC"
+	if p.Backward {
+		cmp, dir = "<", "DESC"
+	}
+	if p.Cursor != nil {
+		if len(p.Cursor) != len(l.order.cols) {
+			return nil, apierror.BadInput("after", "not a cursor of this list in this order")
+		}
+		ph := make([]string, len(p.Cursor))
+		for i, v := range p.Cursor {
+			ph[i] = q.arg(v) + "::" + l.order.types[i]
+		}
+		q.and(fmt.Sprintf("(%s) %s (%s)", strings.Join(l.order.cols, ", "), cmp, strings.Join(ph, ", ")))
+	}
+	by := make([]string, len(l.order.cols))
+	for i, c := range l.order.cols {
+		by[i] = c + " " + dir
+	}
+	stmt := fmt.Sprintf(`SELECT * FROM (SELECT %s, row_number() OVER (PARTITION BY %s ORDER BY %s) AS row_number_
+		FROM %s %s) x WHERE row_number_ <= %d ORDER BY row_number_`,
+		l.sel, parentCol, strings.Join(by, ", "), l.from, q.whereClause(), p.Limit+1)
+	var rows []*T
+	if err := tx.Unsafe().SelectContext(ctx, &rows, stmt, q.args...); err != nil {
+		return nil, fmt.Errorf("store: list %s by %s: %w", l.from, parentCol, err)
+	}
+	m := make(map[K][]*T, len(parents))
+	for _, r := range rows {
+		m[parentOf(r)] = append(m[parentOf(r)], r)
+	}
+	return m, nil
+}
+
+// countEach counts the rows of the list for each parent, in one statement.
+func countEach[T any, K comparable](ctx context.Context, tx *sqlx.Tx, l *list[T], parentCol string, parents []K) (map[K]int, error) {
+	q := l.q
+	q.where = append([]string(nil), l.q.where...)
+	q.args = append([]any(nil), l.q.args...)
+	q.and(parentCol + " = ANY(" + q.arg(pq.Array(parents)) + ")")
+	var rows []struct {
+		Parent K   `db:"parent"`
+		N      int `db:"n"`
+	}
+	stmt := fmt.Sprintf("SELECT %s AS parent, count(*) AS n FROM %s %s GROUP BY 1", parentCol, l.from, q.whereClause())
+	if err := tx.SelectContext(ctx, &rows, stmt, q.args...); err != nil {
+		return nil, fmt.Errorf("store: count %s by %s: %w", l.from, parentCol, err)
+	}
+	m := make(map[K]int, len(rows))
+	for _, r := range rows {
+		m[r.Parent] = r.N
+	}
+	return m, nil
+}
+
+// fetchEach reads page p of l for each parent as the caller in ctx. The counts
+// of all parents are computed together, once, when the first is asked for.
+func fetchEach[T any, K comparable](ctx context.Context, s *Store, l *list[T], parentCol string, parentOf func(*T) K, parents []K, p Page) (map[K]*Result[T], error) {
+	var byParent map[K][]*T
+	err := s.Read(ctx, func(tx *sqlx.Tx) (err error) {
+		byParent, err = pageEach(ctx, tx, l, parentCol, parents, parentOf, p)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	var (
+		once   sync.Once
+		counts map[K]int
+		cerr   error
+	)
+	cursor := func(t *T) string { return EncodeCursor(l.key(t)...) }
+	res := make(map[K]*Result[T], len(parents))
+	for _, parent := range parents {
+		rows := byParent[parent]
+		more := len(rows) > p.Limit
+		if more {
+			rows = rows[:p.Limit]
+		}
+		r := &Result[T]{Rows: rows, Cursor: cursor, HasPrevious: p.Cursor != nil, HasNext: more}
+		if p.Backward {
+			slices.Reverse(r.Rows)
+			r.HasPrevious, r.HasNext = more, p.Cursor != nil
+		}
+		r.Count = func(ctx context.Context) (int, error) {
+			once.Do(func() {
+				cerr = s.Read(ctx, func(tx *sqlx.Tx) (err error) {
+					counts, err = countEach(ctx, tx, l, parentCol, parents)
+					return err
+				})
+			})
+			return counts[parent], cerr
+		}
+		res[parent] = r
+	}
+	return res, nil
+}

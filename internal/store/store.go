@@ -1,0 +1,101 @@
+// Package store holds all SQL of the hub. Every partner read or write goes
+// through Read or Write, which run the work in a short transaction under the
+// caller's request role and identity, so that PostgreSQL's row-level security
+// applies to everything the work does.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/gen-hub/genhub/internal/access"
+	"github.com/gen-hub/genhub/internal/apierror"
+)
+
+// Store runs queries for callers.
+type Store struct {
+	db *sqlx.DB
+	// StatementTimeout bounds every statement of a unit of work.
+	StatementTimeout time.Duration
+}
+
+// New returns a store over db, which must be connected as the runtime role.
+func New(db *sqlx.DB) *Store {
+	return &Store{db: db, StatementTimeout: 5 * time.Second}
+}
+
+// DB returns the underlying pool, for health checks and metrics.
+func (s *Store) DB() *sqlx.DB { return s.db }
+
+// Read runs fn in a read-only transaction as the caller in ctx.
+func (s *Store) Read(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	return s.run(ctx, true, fn)
+}
+
+// Write runs fn in a read-write transaction as the caller in ctx; everything
+// fn does is committed together or not at all.
+func (s *Store) Write(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	return s.run(ctx, false, fn)
+}
+
+func (s *Store) run(ctx context.Context, readOnly bool, fn func(tx *sqlx.Tx) error) (err error) {
+	c := access.FromContext(ctx)
+	tx, err := s.db.BeginTxx(ctx, &sql.TxOptions{ReadOnly: readOnly})
+	if err != nil {
+		return classify(ctx, fmt.Errorf("store: begin: %w", err))
+	}
+	defer func() {
+		if err != nil {
+			tx.Rollback()
+		}
+	}()
+	// Transaction-local: the pooled connection is clean again after COMMIT or ROLLBACK.
+	timeout := strconv.FormatInt(s.StatementTimeout.Milliseconds(), 10)
+	if _, err = tx.ExecContext(ctx,
+		`SELECT set_config('role', $1, true), set_config('genhub.partner', $2, true), set_config('statement_timeout', $3, true)`,
+		c.Role(), c.Setting(), timeout); err != nil {
+		return classify(ctx, fmt.Errorf("store: set caller: %w", err))
+	}
+	if err = fn(tx); err != nil {
+		return classify(ctx, err)
+	}
+	if err = tx.Commit(); err != nil {
+		return classify(ctx, fmt.Errorf("store: commit: %w", err))
+	}
+	return nil
+}
+
+// classify turns failures of the database itself into caller-facing errors:
+// a deadline is TIMEOUT, an unreachable server UNAVAILABLE. Other errors pass.
+func classify(ctx context.Context, err error) error {
+	if _, ok := apierror.As(err); ok {
+		return err
+	}
+	var pqErr *pq.Error
+	switch {
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return &apierror.Error{Code: apierror.Timeout, Message: "the request took too long and was cancelled"}
+	case errors.As(err, &pqErr) && pqErr.Code == "57014": // query_canceled: statement_timeout
+		return &apierror.Error{Code: apierror.Timeout, Message: "the query took too long and was cancelled"}
+	case errors.As(err, &pqErr) && (pqErr.Code.Class() == "08" || pqErr.Code == "57P01" || pqErr.Code == "57P02" || pqErr.Code == "57P03"):
+		return &apierror.Error{Code: apierror.Unavailable, Message: "the database is unavailable; retry shortly"}
+	case errors.Is(err, driver.ErrBadConn) || isNetError(err):
+		return &apierror.Error{Code: apierror.Unavailable, Message: "the database is unavailable; retry shortly"}
+	}
+	return err
+}
+
+func isNetError(err error) bool {
+	var ne net.Error
+	var oe *net.OpError
+	return errors.As(err, &ne) || errors.As(err, &oe)
+}
