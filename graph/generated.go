@@ -45,8 +45,9 @@ type ResolverRoot interface {
 }
 
 type DirectiveRoot struct {
-	Kinds func(ctx context.Context, obj any, next graphql.Resolver, allow []model.PartnerKind) (res any, err error)
-	Level func(ctx context.Context, obj any, next graphql.Resolver, min model.AccessLevel) (res any, err error)
+	Kinds   func(ctx context.Context, obj any, next graphql.Resolver, allow []model.PartnerKind) (res any, err error)
+	Level   func(ctx context.Context, obj any, next graphql.Resolver, min model.AccessLevel) (res any, err error)
+	Partner func(ctx context.Context, obj any, next graphql.Resolver) (res any, err error)
 }
 
 type ComplexityRoot struct {
@@ -2211,6 +2212,9 @@ The field is for partners of these kinds only (the operator is always allowed).
 """
 directive @kinds(allow: [PartnerKind!]!) on FIELD_DEFINITION
 
+"The field needs an API key (any level): it is about the caller's own partner."
+directive @partner on FIELD_DEFINITION
+
 "A calendar date, ` + "`" + `YYYY-MM-DD` + "`" + `."
 scalar Date
 
@@ -2336,7 +2340,7 @@ type Query {
     last: Int
     "Cursor to continue before."
     before: String
-  ): FundingAgreementConnection! @level(min: AGGREGATE)
+  ): FundingAgreementConnection! @partner
 
   "Partners of the hub. Operator only."
   partners(
@@ -2364,7 +2368,7 @@ type Query {
     before: String
     "Only the entitlements of this partner (global identifier); the operator only."
     partnerId: ID
-  ): EntitlementConnection! @level(min: AGGREGATE)
+  ): EntitlementConnection! @partner
 }
 
 "How far a partner may see: each level includes the ones before it."
@@ -2793,6 +2797,8 @@ enum SuppressionReason {
   BELOW_THRESHOLD
   "Hidden so that another suppressed count cannot be recomputed from totals."
   COMPLEMENTARY
+  "None of your entitlements in force covers it."
+  NOT_ENTITLED
 }
 
 "A count of people, published or suppressed by disclosure control."
@@ -2968,8 +2974,8 @@ type AidApplication implements Node {
   id: ID!
   "The enrolment it is for."
   enrolment: Enrolment!
-  "The CROUS it was filed with."
-  crous: Partner!
+  "The CROUS it was filed with (null when you may not see that partner)."
+  crous: Partner
   "Date submitted."
   submittedOn: Date!
   "Status."
@@ -5022,10 +5028,10 @@ func (ec *executionContext) _AidApplication_crous(ctx context.Context, field gra
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.Partner) graphql.Marshaler {
-			return ec.marshalNPartner2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐPartner(ctx, selections, v)
+			return ec.marshalOPartner2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐPartner(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_AidApplication_crous(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -10471,16 +10477,11 @@ func (ec *executionContext) _Query_fundingAgreements(ctx context.Context, field 
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				min, err := ec.unmarshalNAccessLevel2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐAccessLevel(ctx, "AGGREGATE")
-				if err != nil {
+				if ec.Directives.Partner == nil {
 					var zeroVal *model.Connection[model.FundingAgreement]
-					return zeroVal, err
+					return zeroVal, errors.New("directive partner is not implemented")
 				}
-				if ec.Directives.Level == nil {
-					var zeroVal *model.Connection[model.FundingAgreement]
-					return zeroVal, errors.New("directive level is not implemented")
-				}
-				return ec.Directives.Level(ctx, nil, directive0, min)
+				return ec.Directives.Partner(ctx, nil, directive0)
 			}
 
 			next = directive1
@@ -10595,16 +10596,11 @@ func (ec *executionContext) _Query_entitlements(ctx context.Context, field graph
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				min, err := ec.unmarshalNAccessLevel2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐAccessLevel(ctx, "AGGREGATE")
-				if err != nil {
+				if ec.Directives.Partner == nil {
 					var zeroVal *model.Connection[model.Entitlement]
-					return zeroVal, err
+					return zeroVal, errors.New("directive partner is not implemented")
 				}
-				if ec.Directives.Level == nil {
-					var zeroVal *model.Connection[model.Entitlement]
-					return zeroVal, errors.New("directive level is not implemented")
-				}
-				return ec.Directives.Level(ctx, nil, directive0, min)
+				return ec.Directives.Partner(ctx, nil, directive0)
 			}
 
 			next = directive1
@@ -13085,7 +13081,7 @@ func (ec *executionContext) _AidApplication(ctx context.Context, sel ast.Selecti
 				})
 		case "crous":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._AidApplication_crous(ctx, field, obj)
 				})
@@ -17176,6 +17172,13 @@ func (ec *executionContext) marshalOOrganisation2ᚖgithubᚗcomᚋgenᚑhubᚋg
 		return graphql.Null
 	}
 	return ec._Organisation(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOPartner2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐPartner(ctx context.Context, sel ast.SelectionSet, v *model.Partner) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Partner(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOPartnerKind2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐPartnerKind(ctx context.Context, v any) (*model.PartnerKind, error) {

@@ -7,294 +7,502 @@ package graph
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/gen-hub/genhub/graph/model"
+	"github.com/gen-hub/genhub/internal/access"
+	"github.com/gen-hub/genhub/internal/apierror"
+	"github.com/gen-hub/genhub/internal/disclosure"
+	"github.com/gen-hub/genhub/internal/loaders"
+	"github.com/gen-hub/genhub/internal/store"
 )
 
 // Enrolment is the resolver for the enrolment field.
 func (r *aidApplicationResolver) Enrolment(ctx context.Context, obj *model.AidApplication) (*model.Enrolment, error) {
-	panic(fmt.Errorf("not implemented: Enrolment - enrolment"))
+	return loadRequired(ctx, loaders.For(ctx).Enrolment, obj.EnrolmentID, "enrolment")
 }
 
 // Crous is the resolver for the crous field.
 func (r *aidApplicationResolver) Crous(ctx context.Context, obj *model.AidApplication) (*model.Partner, error) {
-	panic(fmt.Errorf("not implemented: Crous - crous"))
+	return loaders.Load(ctx, loaders.For(ctx).Partner, obj.CrousID)
 }
 
 // Region is the resolver for the region field.
 func (r *departmentResolver) Region(ctx context.Context, obj *model.Department) (*model.Region, error) {
-	panic(fmt.Errorf("not implemented: Region - region"))
+	return r.region(ctx, obj.RegionCode)
 }
 
 // ActiveFormations is the resolver for the activeFormations field.
 func (r *departmentResolver) ActiveFormations(ctx context.Context, obj *model.Department) (int, error) {
-	panic(fmt.Errorf("not implemented: ActiveFormations - activeFormations"))
+	c, err := loaders.Load(ctx, loaders.For(ctx).ActiveFormations, 0)
+	return c.ByDepartment[obj.Code], err
 }
 
 // Formations is the resolver for the formations field.
 func (r *departmentResolver) Formations(ctx context.Context, obj *model.Department, first *int, after *string, last *int, before *string) (*model.Connection[model.Formation], error) {
-	panic(fmt.Errorf("not implemented: Formations - formations"))
+	return nestedFormations(ctx, loaders.For(ctx).FormationsOfDepartment, obj.Code, first, after, last, before)
 }
 
 // Session is the resolver for the session field.
 func (r *enrolmentResolver) Session(ctx context.Context, obj *model.Enrolment) (*model.Session, error) {
-	panic(fmt.Errorf("not implemented: Session - session"))
+	return loadRequired(ctx, loaders.For(ctx).Session, obj.SessionID, "session")
 }
 
 // Outcomes is the resolver for the outcomes field.
 func (r *enrolmentResolver) Outcomes(ctx context.Context, obj *model.Enrolment) ([]*model.Outcome, error) {
-	panic(fmt.Errorf("not implemented: Outcomes - outcomes"))
+	if access.FromContext(ctx).Kind == access.KindCrous {
+		return nil, apierror.Denied("a CROUS may not see what becomes of learners")
+	}
+	out, err := loaders.Load(ctx, loaders.For(ctx).Outcomes, obj.RowID)
+	if out == nil {
+		out = []*model.Outcome{}
+	}
+	return out, err
 }
 
 // Partner is the resolver for the partner field.
 func (r *entitlementResolver) Partner(ctx context.Context, obj *model.Entitlement) (*model.Partner, error) {
-	panic(fmt.Errorf("not implemented: Partner - partner"))
+	return loadRequired(ctx, loaders.For(ctx).Partner, obj.PartnerID, "partner")
 }
 
 // Region is the resolver for the region field.
 func (r *entitlementResolver) Region(ctx context.Context, obj *model.Entitlement) (*model.Region, error) {
-	panic(fmt.Errorf("not implemented: Region - region"))
+	if obj.RegionCode == nil {
+		return nil, nil
+	}
+	return r.region(ctx, *obj.RegionCode)
 }
 
 // Department is the resolver for the department field.
 func (r *entitlementResolver) Department(ctx context.Context, obj *model.Entitlement) (*model.Department, error) {
-	panic(fmt.Errorf("not implemented: Department - department"))
+	if obj.DepartmentCode == nil {
+		return nil, nil
+	}
+	return r.department(ctx, *obj.DepartmentCode)
 }
 
 // Organisation is the resolver for the organisation field.
 func (r *entitlementResolver) Organisation(ctx context.Context, obj *model.Entitlement) (*model.Organisation, error) {
-	panic(fmt.Errorf("not implemented: Organisation - organisation"))
+	return loadOptional(ctx, loaders.For(ctx).Organisation, obj.OrganisationID)
 }
 
 // Formation is the resolver for the formation field.
 func (r *entitlementResolver) Formation(ctx context.Context, obj *model.Entitlement) (*model.Formation, error) {
-	panic(fmt.Errorf("not implemented: Formation - formation"))
+	return loadOptional(ctx, loaders.For(ctx).Formation, obj.FormationID)
 }
 
 // FundingAgreement is the resolver for the fundingAgreement field.
 func (r *entitlementResolver) FundingAgreement(ctx context.Context, obj *model.Entitlement) (*model.FundingAgreement, error) {
-	panic(fmt.Errorf("not implemented: FundingAgreement - fundingAgreement"))
+	return loadOptional(ctx, loaders.For(ctx).FundingAgreement, obj.AgreementID)
 }
 
 // LabellingCall is the resolver for the labellingCall field.
 func (r *entitlementResolver) LabellingCall(ctx context.Context, obj *model.Entitlement) (*model.LabellingCall, error) {
-	panic(fmt.Errorf("not implemented: LabellingCall - labellingCall"))
+	return loadOptional(ctx, loaders.For(ctx).LabellingCall, obj.CallID)
 }
 
 // Organisation is the resolver for the organisation field.
 func (r *formationResolver) Organisation(ctx context.Context, obj *model.Formation) (*model.Organisation, error) {
-	panic(fmt.Errorf("not implemented: Organisation - organisation"))
+	return loadRequired(ctx, loaders.For(ctx).Organisation, obj.OrganisationID, "organisation")
 }
 
 // Department is the resolver for the department field.
 func (r *formationResolver) Department(ctx context.Context, obj *model.Formation) (*model.Department, error) {
-	panic(fmt.Errorf("not implemented: Department - department"))
+	return r.department(ctx, obj.DepartmentCode)
 }
 
 // Region is the resolver for the region field.
 func (r *formationResolver) Region(ctx context.Context, obj *model.Formation) (*model.Region, error) {
-	panic(fmt.Errorf("not implemented: Region - region"))
+	return r.region(ctx, obj.RegionCode)
 }
 
 // Qpv is the resolver for the qpv field.
 func (r *formationResolver) Qpv(ctx context.Context, obj *model.Formation) (*model.Qpv, error) {
-	panic(fmt.Errorf("not implemented: Qpv - qpv"))
+	if obj.QpvCode == nil {
+		return nil, nil
+	}
+	return loaders.Load(ctx, loaders.For(ctx).Qpv, *obj.QpvCode)
 }
 
 // Labels is the resolver for the labels field.
 func (r *formationResolver) Labels(ctx context.Context, obj *model.Formation) ([]*model.Label, error) {
-	panic(fmt.Errorf("not implemented: Labels - labels"))
+	return loadList(ctx, loaders.For(ctx).Labels, obj.RowID)
 }
 
 // Sessions is the resolver for the sessions field.
 func (r *formationResolver) Sessions(ctx context.Context, obj *model.Formation, first *int, after *string, last *int, before *string) (*model.Connection[model.Session], error) {
-	panic(fmt.Errorf("not implemented: Sessions - sessions"))
+	p, err := store.NewPage(first, after, last, before)
+	if err != nil {
+		return nil, err
+	}
+	res, err := loaders.Load(ctx, loaders.For(ctx).SessionsOf, loaders.NewPageKey(obj.RowID, p))
+	if err != nil || res == nil {
+		return nil, err
+	}
+	return connection(res), nil
 }
 
 // SeedGrants is the resolver for the seedGrants field.
 func (r *formationResolver) SeedGrants(ctx context.Context, obj *model.Formation) ([]*model.SeedGrant, error) {
-	panic(fmt.Errorf("not implemented: SeedGrants - seedGrants"))
+	return loadList(ctx, loaders.For(ctx).SeedGrants, obj.RowID)
 }
 
 // Partner is the resolver for the partner field.
 func (r *fundingAgreementResolver) Partner(ctx context.Context, obj *model.FundingAgreement) (*model.Partner, error) {
-	panic(fmt.Errorf("not implemented: Partner - partner"))
+	return loadRequired(ctx, loaders.For(ctx).Partner, obj.PartnerID, "partner")
 }
 
 // Region is the resolver for the region field.
 func (r *fundingAgreementResolver) Region(ctx context.Context, obj *model.FundingAgreement) (*model.Region, error) {
-	panic(fmt.Errorf("not implemented: Region - region"))
+	if obj.RegionCode == nil {
+		return nil, nil
+	}
+	return r.region(ctx, *obj.RegionCode)
 }
 
 // Department is the resolver for the department field.
 func (r *fundingAgreementResolver) Department(ctx context.Context, obj *model.FundingAgreement) (*model.Department, error) {
-	panic(fmt.Errorf("not implemented: Department - department"))
+	if obj.DepartmentCode == nil {
+		return nil, nil
+	}
+	return r.department(ctx, *obj.DepartmentCode)
 }
 
 // Organisation is the resolver for the organisation field.
 func (r *fundingAgreementResolver) Organisation(ctx context.Context, obj *model.FundingAgreement) (*model.Organisation, error) {
-	panic(fmt.Errorf("not implemented: Organisation - organisation"))
+	return loadOptional(ctx, loaders.For(ctx).Organisation, obj.OrganisationID)
 }
 
 // Formation is the resolver for the formation field.
 func (r *fundingAgreementResolver) Formation(ctx context.Context, obj *model.FundingAgreement) (*model.Formation, error) {
-	panic(fmt.Errorf("not implemented: Formation - formation"))
+	return loadOptional(ctx, loaders.For(ctx).Formation, obj.FormationID)
 }
 
 // LabellingCall is the resolver for the labellingCall field.
 func (r *fundingAgreementResolver) LabellingCall(ctx context.Context, obj *model.FundingAgreement) (*model.LabellingCall, error) {
-	panic(fmt.Errorf("not implemented: LabellingCall - labellingCall"))
+	return loadOptional(ctx, loaders.For(ctx).LabellingCall, obj.CallID)
 }
 
 // Call is the resolver for the call field.
 func (r *labelResolver) Call(ctx context.Context, obj *model.Label) (*model.LabellingCall, error) {
-	panic(fmt.Errorf("not implemented: Call - call"))
+	return loadRequired(ctx, loaders.For(ctx).LabellingCall, obj.CallID, "labelling call")
 }
 
 // Entitlements is the resolver for the entitlements field.
 func (r *meResolver) Entitlements(ctx context.Context, obj *model.Me) ([]*model.Entitlement, error) {
-	panic(fmt.Errorf("not implemented: Entitlements - entitlements"))
+	return r.Store.EffectiveEntitlements(ctx)
 }
 
 // Department is the resolver for the department field.
 func (r *organisationResolver) Department(ctx context.Context, obj *model.Organisation) (*model.Department, error) {
-	panic(fmt.Errorf("not implemented: Department - department"))
+	return r.department(ctx, obj.DepartmentCode)
 }
 
 // Formations is the resolver for the formations field.
 func (r *organisationResolver) Formations(ctx context.Context, obj *model.Organisation, first *int, after *string, last *int, before *string) (*model.Connection[model.Formation], error) {
-	panic(fmt.Errorf("not implemented: Formations - formations"))
+	return nestedFormations(ctx, loaders.For(ctx).FormationsOfOrg, obj.RowID, first, after, last, before)
 }
 
 // Region is the resolver for the region field.
 func (r *partnerResolver) Region(ctx context.Context, obj *model.Partner) (*model.Region, error) {
-	panic(fmt.Errorf("not implemented: Region - region"))
+	if obj.RegionCode == nil {
+		return nil, nil
+	}
+	return r.region(ctx, *obj.RegionCode)
 }
 
 // Organisation is the resolver for the organisation field.
 func (r *partnerResolver) Organisation(ctx context.Context, obj *model.Partner) (*model.Organisation, error) {
-	panic(fmt.Errorf("not implemented: Organisation - organisation"))
+	return loadOptional(ctx, loaders.For(ctx).Organisation, obj.OrganisationID)
 }
 
 // Node is the resolver for the node field.
 func (r *queryResolver) Node(ctx context.Context, id string) (model.Node, error) {
-	panic(fmt.Errorf("not implemented: Node - node"))
+	return r.node(ctx, id)
 }
 
 // Nodes is the resolver for the nodes field.
 func (r *queryResolver) Nodes(ctx context.Context, ids []string) ([]model.Node, error) {
-	panic(fmt.Errorf("not implemented: Nodes - nodes"))
+	if len(ids) > store.MaxPage {
+		return nil, apierror.BadInput("ids", "at most %d identifiers (got %d)", store.MaxPage, len(ids))
+	}
+	out := make([]model.Node, len(ids))
+	for i, id := range ids {
+		n, err := r.node(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = n
+	}
+	return out, nil
 }
 
 // Formations is the resolver for the formations field.
 func (r *queryResolver) Formations(ctx context.Context, first *int, after *string, last *int, before *string, filter *model.FormationFilter, orderBy *model.FormationOrder) (*model.Connection[model.Formation], error) {
-	panic(fmt.Errorf("not implemented: Formations - formations"))
+	p, err := store.NewPage(first, after, last, before)
+	if err != nil {
+		return nil, err
+	}
+	by := model.FormationOrderID
+	if orderBy != nil {
+		by = *orderBy
+	}
+	res, err := r.Store.Formations(ctx, store.FormationScope{}, filter, by, p)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.prefetchFormations(ctx, res.Rows, currentFields(ctx, "Formation")); err != nil {
+		return nil, err
+	}
+	return connection(res), nil
 }
 
 // Formation is the resolver for the formation field.
 func (r *queryResolver) Formation(ctx context.Context, id string) (*model.Formation, error) {
-	panic(fmt.Errorf("not implemented: Formation - formation"))
+	n, ok := model.ParseIntID("Formation", id)
+	if !ok {
+		return nil, apierror.BadInput("id", "not a formation identifier")
+	}
+	return loaders.Load(ctx, loaders.For(ctx).Formation, n)
 }
 
 // Organisations is the resolver for the organisations field.
 func (r *queryResolver) Organisations(ctx context.Context, first *int, after *string, last *int, before *string, nameContains *string) (*model.Connection[model.Organisation], error) {
-	panic(fmt.Errorf("not implemented: Organisations - organisations"))
+	p, err := store.NewPage(first, after, last, before)
+	if err != nil {
+		return nil, err
+	}
+	res, err := r.Store.Organisations(ctx, nameContains, p)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.prefetchOrganisations(ctx, res.Rows, currentFields(ctx, "Organisation")); err != nil {
+		return nil, err
+	}
+	return connection(res), nil
 }
 
 // Regions is the resolver for the regions field.
 func (r *queryResolver) Regions(ctx context.Context) ([]*model.Region, error) {
-	panic(fmt.Errorf("not implemented: Regions - regions"))
+	if err := r.reference(ctx); err != nil {
+		return nil, err
+	}
+	return r.regions, nil
 }
 
 // Region is the resolver for the region field.
 func (r *queryResolver) Region(ctx context.Context, code string) (*model.Region, error) {
-	panic(fmt.Errorf("not implemented: Region - region"))
+	if !store.ValidRegionCode(code) {
+		return nil, apierror.BadInput("code", "%q is not an INSEE region code (two digits, e.g. 84)", code)
+	}
+	return r.region(ctx, code)
 }
 
 // Departments is the resolver for the departments field.
 func (r *queryResolver) Departments(ctx context.Context, regionCode *string) ([]*model.Department, error) {
-	panic(fmt.Errorf("not implemented: Departments - departments"))
+	if err := r.reference(ctx); err != nil {
+		return nil, err
+	}
+	if regionCode == nil {
+		return r.departments, nil
+	}
+	if !store.ValidRegionCode(*regionCode) {
+		return nil, apierror.BadInput("regionCode", "%q is not an INSEE region code (two digits, e.g. 84)", *regionCode)
+	}
+	var out []*model.Department
+	for _, d := range r.departments {
+		if d.RegionCode == *regionCode {
+			out = append(out, d)
+		}
+	}
+	return out, nil
 }
 
 // LabellingCalls is the resolver for the labellingCalls field.
 func (r *queryResolver) LabellingCalls(ctx context.Context) ([]*model.LabellingCall, error) {
-	panic(fmt.Errorf("not implemented: LabellingCalls - labellingCalls"))
+	return r.Store.LabellingCalls(ctx)
 }
 
 // KeyFigures is the resolver for the keyFigures field.
 func (r *queryResolver) KeyFigures(ctx context.Context) (*model.KeyFigures, error) {
-	panic(fmt.Errorf("not implemented: KeyFigures - keyFigures"))
+	f, err := r.nationalFigures(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return keyFigures(f), nil
 }
 
 // Me is the resolver for the me field.
 func (r *queryResolver) Me(ctx context.Context) (*model.Me, error) {
-	panic(fmt.Errorf("not implemented: Me - me"))
+	c := access.FromContext(ctx)
+	if c.IsPublic() {
+		return nil, nil
+	}
+	p, err := loadRequired(ctx, loaders.For(ctx).Partner, c.PartnerID, "partner")
+	if err != nil {
+		return nil, err
+	}
+	return &model.Me{Partner: p, Level: model.AccessLevel(upper(c.Level.String())), KeyPrefix: c.KeyPrefix}, nil
 }
 
 // ExplainAccess is the resolver for the explainAccess field.
 func (r *queryResolver) ExplainAccess(ctx context.Context, formationID string) (*model.AccessExplanation, error) {
-	panic(fmt.Errorf("not implemented: ExplainAccess - explainAccess"))
+	return r.explainAccess(ctx, formationID)
 }
 
 // Sessions is the resolver for the sessions field.
 func (r *queryResolver) Sessions(ctx context.Context, first *int, after *string, last *int, before *string, filter *model.SessionFilter) (*model.Connection[model.Session], error) {
-	panic(fmt.Errorf("not implemented: Sessions - sessions"))
+	p, err := store.NewPage(first, after, last, before)
+	if err != nil {
+		return nil, err
+	}
+	f, err := store.ParseSessionFilter(filter)
+	if err != nil {
+		return nil, err
+	}
+	res, err := r.Store.Sessions(ctx, f, p)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.prefetchSessions(ctx, res.Rows, currentFields(ctx, "Session")); err != nil {
+		return nil, err
+	}
+	return connection(res), nil
 }
 
 // Enrolments is the resolver for the enrolments field.
 func (r *queryResolver) Enrolments(ctx context.Context, first *int, after *string, last *int, before *string, sessionID *string) (*model.Connection[model.Enrolment], error) {
-	panic(fmt.Errorf("not implemented: Enrolments - enrolments"))
+	p, err := store.NewPage(first, after, last, before)
+	if err != nil {
+		return nil, err
+	}
+	sid := 0
+	if sessionID != nil {
+		var ok bool
+		if sid, ok = model.ParseIntID("Session", *sessionID); !ok {
+			return nil, apierror.BadInput("sessionId", "not a session identifier")
+		}
+	}
+	res, err := r.Store.Enrolments(ctx, sid, p)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.prefetchEnrolments(ctx, res.Rows, currentFields(ctx, "Enrolment")); err != nil {
+		return nil, err
+	}
+	return connection(res), nil
 }
 
 // AidApplications is the resolver for the aidApplications field.
 func (r *queryResolver) AidApplications(ctx context.Context, first *int, after *string, last *int, before *string, status *model.AidStatus) (*model.Connection[model.AidApplication], error) {
-	panic(fmt.Errorf("not implemented: AidApplications - aidApplications"))
+	p, err := store.NewPage(first, after, last, before)
+	if err != nil {
+		return nil, err
+	}
+	res, err := r.Store.AidApplications(ctx, status, p)
+	if err != nil {
+		return nil, err
+	}
+	return connection(res), nil
 }
 
 // FundingAgreements is the resolver for the fundingAgreements field.
 func (r *queryResolver) FundingAgreements(ctx context.Context, first *int, after *string, last *int, before *string) (*model.Connection[model.FundingAgreement], error) {
-	panic(fmt.Errorf("not implemented: FundingAgreements - fundingAgreements"))
+	p, err := store.NewPage(first, after, last, before)
+	if err != nil {
+		return nil, err
+	}
+	res, err := r.Store.FundingAgreements(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	return connection(res), nil
 }
 
 // Partners is the resolver for the partners field.
 func (r *queryResolver) Partners(ctx context.Context, first *int, after *string, last *int, before *string, kind *model.PartnerKind) (*model.Connection[model.Partner], error) {
-	panic(fmt.Errorf("not implemented: Partners - partners"))
+	p, err := store.NewPage(first, after, last, before)
+	if err != nil {
+		return nil, err
+	}
+	res, err := r.Store.Partners(ctx, kind, p)
+	if err != nil {
+		return nil, err
+	}
+	return connection(res), nil
 }
 
 // Entitlements is the resolver for the entitlements field.
 func (r *queryResolver) Entitlements(ctx context.Context, first *int, after *string, last *int, before *string, partnerID *string) (*model.Connection[model.Entitlement], error) {
-	panic(fmt.Errorf("not implemented: Entitlements - entitlements"))
+	p, err := store.NewPage(first, after, last, before)
+	if err != nil {
+		return nil, err
+	}
+	pid := 0
+	if partnerID != nil {
+		var ok bool
+		if pid, ok = model.ParseIntID("Partner", *partnerID); !ok {
+			return nil, apierror.BadInput("partnerId", "not a partner identifier")
+		}
+		if c := access.FromContext(ctx); !c.IsOperator() && pid != c.PartnerID {
+			return nil, apierror.Denied("only the operator may list another partner's entitlements")
+		}
+	}
+	res, err := r.Store.Entitlements(ctx, pid, p)
+	if err != nil {
+		return nil, err
+	}
+	return connection(res), nil
 }
 
 // Departments is the resolver for the departments field.
 func (r *regionResolver) Departments(ctx context.Context, obj *model.Region) ([]*model.Department, error) {
-	panic(fmt.Errorf("not implemented: Departments - departments"))
+	code := obj.Code
+	return r.Query().Departments(ctx, &code)
 }
 
 // ActiveFormations is the resolver for the activeFormations field.
 func (r *regionResolver) ActiveFormations(ctx context.Context, obj *model.Region) (int, error) {
-	panic(fmt.Errorf("not implemented: ActiveFormations - activeFormations"))
+	c, err := loaders.Load(ctx, loaders.For(ctx).ActiveFormations, 0)
+	return c.ByRegion[obj.Code], err
 }
 
 // Formations is the resolver for the formations field.
 func (r *regionResolver) Formations(ctx context.Context, obj *model.Region, first *int, after *string, last *int, before *string) (*model.Connection[model.Formation], error) {
-	panic(fmt.Errorf("not implemented: Formations - formations"))
+	return nestedFormations(ctx, loaders.For(ctx).FormationsOfRegion, obj.Code, first, after, last, before)
 }
 
 // Formation is the resolver for the formation field.
 func (r *sessionResolver) Formation(ctx context.Context, obj *model.Session) (*model.Formation, error) {
-	panic(fmt.Errorf("not implemented: Formation - formation"))
+	return loadRequired(ctx, loaders.For(ctx).Formation, obj.FormationID, "formation")
 }
 
 // EnrolmentCount is the resolver for the enrolmentCount field.
 func (r *sessionResolver) EnrolmentCount(ctx context.Context, obj *model.Session) (*model.Count, error) {
-	panic(fmt.Errorf("not implemented: EnrolmentCount - enrolmentCount"))
+	sc, err := loaders.Load(ctx, loaders.For(ctx).SessionCount, obj.RowID)
+	if err != nil {
+		return nil, err
+	}
+	if sc == nil {
+		return disclosure.NotEntitled(), nil
+	}
+	if sc.Learners == nil { // suppressed by the database itself
+		return disclosure.Suppressed(), nil
+	}
+	c := access.FromContext(ctx)
+	return disclosure.Count(*sc.Learners, disclosure.Threshold(c.K), c.IsOperator() || sc.Personal), nil
 }
 
 // Enrolments is the resolver for the enrolments field.
 func (r *sessionResolver) Enrolments(ctx context.Context, obj *model.Session, first *int, after *string, last *int, before *string) (*model.Connection[model.Enrolment], error) {
-	panic(fmt.Errorf("not implemented: Enrolments - enrolments"))
+	p, err := store.NewPage(first, after, last, before)
+	if err != nil {
+		return nil, err
+	}
+	res, err := loaders.Load(ctx, loaders.For(ctx).EnrolmentsOf, loaders.NewPageKey(obj.RowID, p))
+	if err != nil || res == nil {
+		return nil, err
+	}
+	return connection(res), nil
 }
 
 // AidApplication returns AidApplicationResolver implementation.

@@ -6,6 +6,8 @@
 CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public;
 CREATE SCHEMA hub AUTHORIZATION genhub_owner;
 SET LOCAL ROLE genhub_owner;
+-- Functions are executable only by the roles they are granted to.
+ALTER DEFAULT PRIVILEGES FOR ROLE genhub_owner IN SCHEMA hub REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC;
 
 -- Code checks ---------------------------------------------------------------
 
@@ -49,7 +51,7 @@ CREATE TABLE hub.region (
 COMMENT ON TABLE hub.region IS 'The 18 INSEE regions (code officiel géographique since 2016).';
 
 CREATE TABLE hub.department (
-  code        text PRIMARY KEY CHECK (code ~ '^([0-9]{2}|2A|2B|97[1-6])$' AND code <> '20'),
+  code        text PRIMARY KEY CHECK (code ~ '^(0[1-9]|1[0-9]|2[1-9AB]|[3-8][0-9]|9[0-5]|97[1-46])$'),
   name        text NOT NULL UNIQUE,
   region_code text NOT NULL REFERENCES hub.region,
   UNIQUE (code, region_code)
@@ -141,7 +143,9 @@ CREATE TABLE hub.formation (
   FOREIGN KEY (department_code, region_code) REFERENCES hub.department (code, region_code),
   FOREIGN KEY (qpv_code, department_code) REFERENCES hub.qpv (code, department_code),
   CHECK (certifying = (certification_code IS NOT NULL)),
-  CHECK ((certification_code IS NULL) = (certification_level IS NULL)),
+  -- RNCP titles have a level in the national framework; RS certifications have none.
+  CHECK (certification_code IS NOT NULL OR certification_level IS NULL),
+  CHECK (certification_code !~ '^RNCP' OR certification_level IS NOT NULL),
   CHECK ((latitude IS NULL) = (longitude IS NULL))
 );
 CREATE INDEX ON hub.formation (region_code, id);
@@ -428,6 +432,8 @@ CREATE TRIGGER label_listed_insert AFTER INSERT ON hub.label
   REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION hub.label_listed_insert();
 CREATE TRIGGER label_listed_update AFTER UPDATE ON hub.label
   REFERENCING NEW TABLE AS new_rows OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION hub.label_listed();
+
+RESET ROLE;
 
 -- +goose Down
 DROP SCHEMA hub CASCADE;

@@ -144,9 +144,12 @@ INSERT INTO hub.target (code, label, value, unit, due_on) VALUES
   ('low_qualified_neet_share', '50 % low-qualified young people neither in employment nor in training', 0.5, 'share', '2017-12-31'),
   ('women_share', '30 % women', 0.3, 'share', '2017-12-31');
 
+RESET ROLE;
+
 -- +goose Down
 SET LOCAL ROLE genhub_owner;
 DELETE FROM hub.target;
 DELETE FROM hub.aid_scale;
 DELETE FROM hub.department;
 DELETE FROM hub.region;
+RESET ROLE;

@@ -112,17 +112,36 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, hub AS $$
      AND EXISTS (SELECT 1 FROM hub.partner_entitlements(p.id) WHERE scope = 'aid_applications')
 $$;
 
+-- role_ok says whether request role r fits the caller: the public role fits
+-- everyone; a level role needs a grant in force at that level or above; the
+-- CROUS and operator roles need a partner of that kind. The login role may
+-- switch to any request role, so policies require this: a role above the
+-- caller's entitlements sees nothing at all.
+CREATE FUNCTION hub.role_ok(r text) RETURNS boolean
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, hub AS $$
+  SELECT hub.caller_set() AND CASE r
+    WHEN 'genhub_public' THEN true
+    WHEN 'genhub_operator' THEN EXISTS (SELECT 1 FROM hub.partner WHERE id = hub.caller() AND kind = 'operator')
+    WHEN 'genhub_crous' THEN EXISTS (SELECT 1 FROM hub.partner WHERE id = hub.caller() AND kind = 'crous')
+    WHEN 'genhub_aggregate' THEN EXISTS (SELECT 1 FROM hub.partner_entitlements(hub.caller()) WHERE hub.level_rank(level) >= 1)
+    WHEN 'genhub_detail' THEN EXISTS (SELECT 1 FROM hub.partner_entitlements(hub.caller()) WHERE hub.level_rank(level) >= 2)
+    WHEN 'genhub_personal' THEN EXISTS (SELECT 1 FROM hub.partner_entitlements(hub.caller()) WHERE hub.level_rank(level) >= 3)
+    ELSE false END
+$$;
+
 -- authenticate finds the key with the given public prefix and what its partner
 -- may do now. The hub compares the hash itself, in constant time.
 CREATE FUNCTION hub.authenticate(key_prefix text)
 RETURNS TABLE (key_id integer, hash bytea, expires_at timestamptz, revoked_at timestamptz,
                partner_id integer, partner_slug text, partner_name text, partner_kind text,
-               max_level text, trusted_only boolean)
+               max_level text, trusted_only boolean, k_threshold integer)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, hub AS $$
   SELECT k.id, k.hash, k.expires_at, k.revoked_at, p.id, p.slug, p.name, p.kind,
          coalesce((SELECT (ARRAY['public', 'aggregate', 'detail', 'personal'])[max(hub.level_rank(e.level)) + 1]
                      FROM hub.partner_entitlements(p.id) e), 'public'),
-         coalesce((SELECT bool_or(e.trusted_only) FROM hub.partner_entitlements(p.id) e), false)
+         coalesce((SELECT bool_or(e.trusted_only) FROM hub.partner_entitlements(p.id) e), false),
+         -- The strictest disclosure threshold among the grants in force.
+         coalesce((SELECT max(coalesce(e.k_threshold, 11)) FROM hub.partner_entitlements(p.id) e), 11)
     FROM hub.api_key k
     JOIN hub.partner p ON p.id = k.partner_id
    WHERE k.prefix = key_prefix
@@ -174,26 +193,10 @@ CREATE TRIGGER partner_defaults AFTER INSERT ON hub.partner
 CREATE TRIGGER agreement_defaults AFTER INSERT ON hub.funding_agreement
   REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION hub.agreement_defaults();
 
-ALTER FUNCTION hub.partner_entitlements(integer) OWNER TO genhub_access;
-ALTER FUNCTION hub.caller_entitlements() OWNER TO genhub_access;
-ALTER FUNCTION hub.caller_national(text) OWNER TO genhub_access;
-ALTER FUNCTION hub.caller_formations(text) OWNER TO genhub_access;
-ALTER FUNCTION hub.caller_is_operator() OWNER TO genhub_access;
-ALTER FUNCTION hub.caller_crous() OWNER TO genhub_access;
-ALTER FUNCTION hub.authenticate(text) OWNER TO genhub_access;
-ALTER FUNCTION hub.touch_key(integer) OWNER TO genhub_access;
-ALTER FUNCTION hub.partner_defaults() OWNER TO genhub_access;
--- The catalogue flag is kept whoever writes the label.
-ALTER FUNCTION hub.label_listed() SECURITY DEFINER SET search_path = pg_catalog, hub;
-ALTER FUNCTION hub.label_listed_insert() SECURITY DEFINER SET search_path = pg_catalog, hub;
-ALTER FUNCTION hub.label_listed() OWNER TO genhub_access;
-ALTER FUNCTION hub.label_listed_insert() OWNER TO genhub_access;
-ALTER FUNCTION hub.agreement_defaults() OWNER TO genhub_access;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA hub FROM PUBLIC;
 
 -- Grants ----------------------------------------------------------------------------
 
-REVOKE ALL ON ALL FUNCTIONS IN SCHEMA hub FROM PUBLIC;
-ALTER DEFAULT PRIVILEGES FOR ROLE genhub_owner IN SCHEMA hub REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC;
 
 GRANT USAGE ON SCHEMA hub TO genhub_app, genhub_access, genhub_stats, genhub_figures,
   genhub_public, genhub_aggregate, genhub_detail, genhub_personal, genhub_crous, genhub_operator;
@@ -203,7 +206,7 @@ GRANT EXECUTE ON FUNCTION hub.authenticate(text), hub.touch_key(integer) TO genh
 
 GRANT EXECUTE ON FUNCTION hub.caller(), hub.caller_set(), hub.level_rank(text), hub.siret_valid(text),
   hub.caller_entitlements(), hub.caller_national(text), hub.caller_formations(text),
-  hub.caller_is_operator(), hub.caller_crous()
+  hub.caller_is_operator(), hub.caller_crous(), hub.role_ok(text)
   TO genhub_public, genhub_aggregate, genhub_detail, genhub_personal, genhub_crous, genhub_operator,
      genhub_access, genhub_stats, genhub_figures;
 
@@ -216,11 +219,13 @@ GRANT SELECT ON hub.region, hub.department, hub.qpv, hub.aid_scale, hub.target
 GRANT SELECT ON hub.organisation, hub.formation, hub.labelling_call, hub.label, hub.session
   TO genhub_public, genhub_aggregate, genhub_detail, genhub_personal, genhub_crous, genhub_operator;
 
--- Partners see their own partner row, grants, agreements, keys (never the hash) and access log.
+-- Partners see their own partner row, grants, agreements, keys (never the hash)
+-- and access log, whatever their level: row-level security limits these to the
+-- caller's own rows, none for the keyless public.
 GRANT SELECT ON hub.partner, hub.entitlement, hub.funding_agreement, hub.request_log
-  TO genhub_aggregate, genhub_detail, genhub_personal, genhub_crous, genhub_operator;
+  TO genhub_public, genhub_aggregate, genhub_detail, genhub_personal, genhub_crous, genhub_operator;
 GRANT SELECT (id, partner_id, prefix, label, created_at, expires_at, revoked_at, last_used_at) ON hub.api_key
-  TO genhub_aggregate, genhub_detail, genhub_personal, genhub_crous, genhub_operator;
+  TO genhub_public, genhub_aggregate, genhub_detail, genhub_personal, genhub_crous, genhub_operator;
 
 -- Detail: seed grants of the formations in scope.
 GRANT SELECT ON hub.seed_grant TO genhub_detail, genhub_personal, genhub_operator;
@@ -264,37 +269,37 @@ ALTER TABLE hub.change_log ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
 
 -- The catalogue: every carrier and call is public; a formation is public while
 -- it is listed, and visible in detail (withdrawn ones too) within a detail grant.
-CREATE POLICY read_catalogue ON hub.organisation FOR SELECT USING (hub.caller_set());
-CREATE POLICY read_catalogue ON hub.labelling_call FOR SELECT USING (hub.caller_set());
+CREATE POLICY read_catalogue ON hub.organisation FOR SELECT USING ((SELECT hub.role_ok(current_user)));
+CREATE POLICY read_catalogue ON hub.labelling_call FOR SELECT USING ((SELECT hub.role_ok(current_user)));
 CREATE POLICY read_catalogue ON hub.formation FOR SELECT
-  USING (hub.caller_set() AND (listed OR hub.caller_national('detail') OR id IN (SELECT hub.caller_formations('detail'))));
+  USING ((SELECT hub.role_ok(current_user)) AND (listed OR (SELECT hub.caller_national('detail')) OR id IN (SELECT hub.caller_formations('detail'))));
 CREATE POLICY read_with_formation ON hub.label FOR SELECT
   USING (EXISTS (SELECT 1 FROM hub.formation f WHERE f.id = label.formation_id));
 CREATE POLICY read_with_formation ON hub.session FOR SELECT
   USING (EXISTS (SELECT 1 FROM hub.formation f WHERE f.id = session.formation_id));
 CREATE POLICY read_detail ON hub.seed_grant FOR SELECT
-  USING (hub.caller_national('detail') OR formation_id IN (SELECT hub.caller_formations('detail')));
+  USING ((SELECT hub.role_ok(current_user)) AND ((SELECT hub.caller_national('detail')) OR formation_id IN (SELECT hub.caller_formations('detail'))));
 
 -- Learner rows: personal grants only; a CROUS sees the enrolments behind its applications.
 CREATE POLICY read_personal ON hub.enrolment FOR SELECT
-  USING (hub.caller_national('personal') OR formation_id IN (SELECT hub.caller_formations('personal')));
+  USING ((SELECT hub.role_ok(current_user)) AND ((SELECT hub.caller_national('personal')) OR formation_id IN (SELECT hub.caller_formations('personal'))));
 CREATE POLICY read_applicants ON hub.enrolment FOR SELECT TO genhub_crous
-  USING (EXISTS (SELECT 1 FROM hub.aid_application a WHERE a.enrolment_id = enrolment.id));
+  USING ((SELECT hub.role_ok(current_user)) AND EXISTS (SELECT 1 FROM hub.aid_application a WHERE a.enrolment_id = enrolment.id));
 CREATE POLICY read_personal ON hub.outcome FOR SELECT
-  USING (hub.caller_national('personal') OR formation_id IN (SELECT hub.caller_formations('personal')));
+  USING ((SELECT hub.role_ok(current_user)) AND ((SELECT hub.caller_national('personal')) OR formation_id IN (SELECT hub.caller_formations('personal'))));
 CREATE POLICY read_personal ON hub.aid_application FOR SELECT
-  USING (hub.caller_national('personal') OR formation_id IN (SELECT hub.caller_formations('personal')));
+  USING ((SELECT hub.role_ok(current_user)) AND ((SELECT hub.caller_national('personal')) OR formation_id IN (SELECT hub.caller_formations('personal'))));
 CREATE POLICY read_own_area ON hub.aid_application FOR SELECT TO genhub_crous
-  USING (crous_id = hub.caller_crous());
+  USING ((SELECT hub.role_ok(current_user)) AND crous_id = (SELECT hub.caller_crous()));
 
 -- Counts for aggregate callers are computed by genhub_stats' functions, over
 -- the caller's aggregate scope only; the national key figures by genhub_figures'.
 CREATE POLICY stats_scope ON hub.enrolment FOR SELECT TO genhub_stats
-  USING (hub.caller_national('aggregate') OR formation_id IN (SELECT hub.caller_formations('aggregate')));
+  USING ((SELECT hub.caller_national('aggregate')) OR formation_id IN (SELECT hub.caller_formations('aggregate')));
 CREATE POLICY stats_scope ON hub.outcome FOR SELECT TO genhub_stats
-  USING (hub.caller_national('aggregate') OR formation_id IN (SELECT hub.caller_formations('aggregate')));
+  USING ((SELECT hub.caller_national('aggregate')) OR formation_id IN (SELECT hub.caller_formations('aggregate')));
 CREATE POLICY stats_scope ON hub.aid_application FOR SELECT TO genhub_stats
-  USING (hub.caller_national('aggregate') OR formation_id IN (SELECT hub.caller_formations('aggregate')));
+  USING ((SELECT hub.caller_national('aggregate')) OR formation_id IN (SELECT hub.caller_formations('aggregate')));
 CREATE POLICY stats_scope ON hub.formation FOR SELECT TO genhub_stats USING (true);
 CREATE POLICY stats_scope ON hub.session FOR SELECT TO genhub_stats USING (true);
 CREATE POLICY national_figures ON hub.enrolment FOR SELECT TO genhub_figures USING (true);
@@ -305,24 +310,47 @@ CREATE POLICY national_figures ON hub.session FOR SELECT TO genhub_figures USING
 CREATE POLICY national_figures ON hub.label FOR SELECT TO genhub_figures USING (true);
 
 -- Partners' own rows; the operator sees all.
-CREATE POLICY read_own ON hub.partner FOR SELECT USING (id = hub.caller() OR hub.caller_is_operator());
-CREATE POLICY read_own ON hub.crous_area FOR SELECT USING (partner_id = hub.caller() OR hub.caller_is_operator());
-CREATE POLICY read_own ON hub.funding_agreement FOR SELECT USING (partner_id = hub.caller() OR hub.caller_is_operator());
-CREATE POLICY read_own ON hub.entitlement FOR SELECT USING (partner_id = hub.caller() OR hub.caller_is_operator());
-CREATE POLICY read_own ON hub.api_key FOR SELECT USING (partner_id = hub.caller() OR hub.caller_is_operator());
-CREATE POLICY read_own ON hub.request_log FOR SELECT USING (partner_id = hub.caller() OR hub.caller_is_operator());
-CREATE POLICY read_operator ON hub.change_log FOR SELECT USING (hub.caller_is_operator());
+CREATE POLICY read_own ON hub.partner FOR SELECT USING ((SELECT hub.role_ok(current_user)) AND (id = (SELECT hub.caller()) OR (SELECT hub.caller_is_operator())));
+CREATE POLICY read_own ON hub.crous_area FOR SELECT USING ((SELECT hub.role_ok(current_user)) AND (partner_id = (SELECT hub.caller()) OR (SELECT hub.caller_is_operator())));
+CREATE POLICY read_own ON hub.funding_agreement FOR SELECT USING ((SELECT hub.role_ok(current_user)) AND (partner_id = (SELECT hub.caller()) OR (SELECT hub.caller_is_operator())));
+CREATE POLICY read_own ON hub.entitlement FOR SELECT USING ((SELECT hub.role_ok(current_user)) AND (partner_id = (SELECT hub.caller()) OR (SELECT hub.caller_is_operator())));
+CREATE POLICY read_own ON hub.api_key FOR SELECT USING ((SELECT hub.role_ok(current_user)) AND (partner_id = (SELECT hub.caller()) OR (SELECT hub.caller_is_operator())));
+CREATE POLICY read_own ON hub.request_log FOR SELECT USING ((SELECT hub.role_ok(current_user)) AND (partner_id = (SELECT hub.caller()) OR (SELECT hub.caller_is_operator())));
+CREATE POLICY read_operator ON hub.change_log FOR SELECT USING ((SELECT hub.role_ok(current_user)) AND (SELECT hub.caller_is_operator()));
 
 -- The definer roles' own needs.
 CREATE POLICY access_functions ON hub.partner FOR SELECT TO genhub_access USING (true);
 CREATE POLICY access_functions ON hub.entitlement FOR SELECT TO genhub_access USING (true);
-CREATE POLICY access_functions ON hub.entitlement FOR INSERT TO genhub_access WITH CHECK (source = 'default');
+CREATE POLICY access_defaults ON hub.entitlement FOR INSERT TO genhub_access WITH CHECK (source = 'default');
 CREATE POLICY access_functions ON hub.funding_agreement FOR SELECT TO genhub_access USING (true);
 CREATE POLICY access_functions ON hub.formation FOR SELECT TO genhub_access USING (true);
-CREATE POLICY access_functions ON hub.formation FOR UPDATE TO genhub_access USING (true) WITH CHECK (true);
+CREATE POLICY access_listed ON hub.formation FOR UPDATE TO genhub_access USING (true) WITH CHECK (true);
 CREATE POLICY access_functions ON hub.label FOR SELECT TO genhub_access USING (true);
 CREATE POLICY access_functions ON hub.api_key FOR SELECT TO genhub_access USING (true);
-CREATE POLICY access_functions ON hub.api_key FOR UPDATE TO genhub_access USING (true) WITH CHECK (true);
+CREATE POLICY access_touch ON hub.api_key FOR UPDATE TO genhub_access USING (true) WITH CHECK (true);
+
+-- Ownership last: grants above are made by the creating owner and carried over.
+-- A new owner needs CREATE on the schema, only for the time of the transfer.
+GRANT CREATE ON SCHEMA hub TO genhub_access;
+ALTER FUNCTION hub.partner_entitlements(integer) OWNER TO genhub_access;
+ALTER FUNCTION hub.caller_entitlements() OWNER TO genhub_access;
+ALTER FUNCTION hub.caller_national(text) OWNER TO genhub_access;
+ALTER FUNCTION hub.caller_formations(text) OWNER TO genhub_access;
+ALTER FUNCTION hub.caller_is_operator() OWNER TO genhub_access;
+ALTER FUNCTION hub.caller_crous() OWNER TO genhub_access;
+ALTER FUNCTION hub.role_ok(text) OWNER TO genhub_access;
+ALTER FUNCTION hub.authenticate(text) OWNER TO genhub_access;
+ALTER FUNCTION hub.touch_key(integer) OWNER TO genhub_access;
+ALTER FUNCTION hub.partner_defaults() OWNER TO genhub_access;
+-- The catalogue flag is kept whoever writes the label.
+ALTER FUNCTION hub.label_listed() SECURITY DEFINER SET search_path = pg_catalog, hub;
+ALTER FUNCTION hub.label_listed_insert() SECURITY DEFINER SET search_path = pg_catalog, hub;
+ALTER FUNCTION hub.label_listed() OWNER TO genhub_access;
+ALTER FUNCTION hub.label_listed_insert() OWNER TO genhub_access;
+ALTER FUNCTION hub.agreement_defaults() OWNER TO genhub_access;
+REVOKE CREATE ON SCHEMA hub FROM genhub_access;
+
+RESET ROLE;
 
 -- +goose Down
 SELECT 1;

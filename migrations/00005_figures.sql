@@ -48,11 +48,18 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, hub AS $$
 $$;
 -- +goose StatementEnd
 
-ALTER FUNCTION hub.national_figures() OWNER TO genhub_figures;
-ALTER FUNCTION hub.national_formations() OWNER TO genhub_figures;
 REVOKE ALL ON FUNCTION hub.national_figures(), hub.national_formations() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION hub.national_figures(), hub.national_formations()
   TO genhub_public, genhub_aggregate, genhub_detail, genhub_personal, genhub_crous, genhub_operator;
+
+-- Ownership last: grants above are made by the creating owner and carried over.
+-- A new owner needs CREATE on the schema, only for the time of the transfer.
+GRANT CREATE ON SCHEMA hub TO genhub_figures;
+ALTER FUNCTION hub.national_figures() OWNER TO genhub_figures;
+ALTER FUNCTION hub.national_formations() OWNER TO genhub_figures;
+REVOKE CREATE ON SCHEMA hub FROM genhub_figures;
+
+RESET ROLE;
 
 -- +goose Down
 SELECT 1;

@@ -1426,16 +1426,19 @@ const (
 	SuppressionReasonBelowThreshold SuppressionReason = "BELOW_THRESHOLD"
 	// Hidden so that another suppressed count cannot be recomputed from totals.
 	SuppressionReasonComplementary SuppressionReason = "COMPLEMENTARY"
+	// None of your entitlements in force covers it.
+	SuppressionReasonNotEntitled SuppressionReason = "NOT_ENTITLED"
 )
 
 var AllSuppressionReason = []SuppressionReason{
 	SuppressionReasonBelowThreshold,
 	SuppressionReasonComplementary,
+	SuppressionReasonNotEntitled,
 }
 
 func (e SuppressionReason) IsValid() bool {
 	switch e {
-	case SuppressionReasonBelowThreshold, SuppressionReasonComplementary:
+	case SuppressionReasonBelowThreshold, SuppressionReasonComplementary, SuppressionReasonNotEntitled:
 		return true
 	}
 	return false

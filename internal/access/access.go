@@ -58,6 +58,7 @@ type Caller struct {
 	KeyID       int
 	KeyPrefix   string
 	TrustedOnly bool // the partner may run registered operations only
+	K           int  // disclosure threshold of its aggregates (0: the default)
 	ClientAddr  string
 }
 

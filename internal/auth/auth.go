@@ -39,7 +39,7 @@ func DemoKey(slug string) (key, prefix string, hash []byte) {
 	sum := sha256.Sum256([]byte("genhub demo key for " + slug))
 	prefix = "demo" + fmt.Sprintf("%x", sum[:3])
 	var secret strings.Builder
-	for _, b := range sum[3:] {
+	for _, b := range sha256.Sum256([]byte("genhub demo secret for " + slug)) {
 		secret.WriteByte(alphabet[int(b)%len(alphabet)])
 	}
 	key = "gh_" + prefix + "_" + secret.String()
@@ -109,7 +109,7 @@ func (a *Authenticator) Caller(ctx context.Context, header string) (access.Calle
 	}
 	return access.Caller{
 		PartnerID: rec.PartnerID, Slug: rec.PartnerSlug, Name: rec.PartnerName, Kind: rec.PartnerKind,
-		Level: level, KeyID: rec.KeyID, KeyPrefix: m[1], TrustedOnly: rec.TrustedOnly,
+		Level: level, KeyID: rec.KeyID, KeyPrefix: m[1], TrustedOnly: rec.TrustedOnly, K: rec.K,
 	}, nil
 }
 

@@ -252,7 +252,7 @@ func (c *Cluster) initdb(ctx context.Context) error {
 		}
 	}
 	cmd := c.command(ctx, "initdb", "-D", c.data, "-U", "postgres", "--pwfile="+pwfile,
-		"--auth=scram-sha-256", "--locale=C", "--encoding=UTF8", "--no-sync")
+		"--auth=scram-sha-256", "--locale=C.UTF-8", "--encoding=UTF8", "--no-sync")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("initdb: %w\n%s", err, lastLines(string(out), 20))
 	}
@@ -522,4 +522,32 @@ func lastLines(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return "  " + strings.Join(lines, "\n  ")
+}
+
+// RunningURL returns the superuser URL of database on a cluster that another
+// process (a running hub) serves from Dir, so that commands can use it
+// without starting a second server on the same data.
+func RunningURL(dir, database string) (string, bool) {
+	b, err := os.ReadFile(filepath.Join(dir, "pgdata", "postmaster.pid"))
+	if err != nil {
+		return "", false
+	}
+	lines := strings.Split(string(b), "\n")
+	if len(lines) < 4 {
+		return "", false
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(lines[0]))
+	port, _ := strconv.Atoi(strings.TrimSpace(lines[3]))
+	if pid <= 0 || port <= 0 {
+		return "", false
+	}
+	if err := syscall.Kill(pid, 0); err != nil && err != syscall.EPERM {
+		return "", false
+	}
+	pw, err := os.ReadFile(filepath.Join(dir, "superuser.password"))
+	if err != nil {
+		return "", false
+	}
+	c := &Cluster{password: strings.TrimSpace(string(pw)), port: port}
+	return c.URL(database), true
 }

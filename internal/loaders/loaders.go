@@ -10,6 +10,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/vikstrous/dataloadgen"
@@ -39,6 +40,9 @@ func (k PageKey[K]) page() store.Page {
 	return p
 }
 
+// ActiveCounts are counts of formations holding a label in force.
+type ActiveCounts struct{ ByRegion, ByDepartment map[string]int }
+
 // Loaders are the loaders of one request.
 type Loaders struct {
 	Formation        *dataloadgen.Loader[int, *model.Formation]
@@ -49,17 +53,35 @@ type Loaders struct {
 	Partner          *dataloadgen.Loader[int, *model.Partner]
 	FundingAgreement *dataloadgen.Loader[int, *model.FundingAgreement]
 	Entitlement      *dataloadgen.Loader[int, *model.Entitlement]
+	Label            *dataloadgen.Loader[int, *model.Label]
+	LabellingCall    *dataloadgen.Loader[int, *model.LabellingCall]
 	Qpv              *dataloadgen.Loader[string, *model.Qpv]
 	Labels           *dataloadgen.Loader[int, []*model.Label]
 	SeedGrants       *dataloadgen.Loader[int, []*model.SeedGrant]
 	Outcomes         *dataloadgen.Loader[int, []*model.Outcome]
 	SessionCount     *dataloadgen.Loader[int, *store.SessionCount]
+	// ActiveFormations counts formations with a label in force, by region and department (key 0).
+	ActiveFormations *dataloadgen.Loader[int, ActiveCounts]
 
-	SessionsOf            *dataloadgen.Loader[PageKey[int], *store.Result[model.Session]]
-	EnrolmentsOf          *dataloadgen.Loader[PageKey[int], *store.Result[model.Enrolment]]
-	FormationsOfOrg       *dataloadgen.Loader[PageKey[int], *store.Result[model.Formation]]
-	FormationsOfRegion    *dataloadgen.Loader[PageKey[string], *store.Result[model.Formation]]
+	SessionsOf             *dataloadgen.Loader[PageKey[int], *store.Result[model.Session]]
+	EnrolmentsOf           *dataloadgen.Loader[PageKey[int], *store.Result[model.Enrolment]]
+	FormationsOfOrg        *dataloadgen.Loader[PageKey[int], *store.Result[model.Formation]]
+	FormationsOfRegion     *dataloadgen.Loader[PageKey[string], *store.Result[model.Formation]]
 	FormationsOfDepartment *dataloadgen.Loader[PageKey[string], *store.Result[model.Formation]]
+
+	primed sync.Map // formation ids primed (with a row, or nil when hidden)
+}
+
+// PrimeFormation records formation id (nil when hidden) in the loader.
+func (l *Loaders) PrimeFormation(id int, f *model.Formation) {
+	l.Formation.Prime(id, f)
+	l.primed.Store(id, true)
+}
+
+// FormationPrimed says whether formation id is already known to the loader.
+func (l *Loaders) FormationPrimed(id int) bool {
+	_, ok := l.primed.Load(id)
+	return ok
 }
 
 // wait is how long a loader gathers keys before reading them; resolvers of
@@ -119,6 +141,8 @@ func New(s *store.Store) *Loaders {
 		Partner:          mapped(s.PartnersByID),
 		FundingAgreement: mapped(s.FundingAgreementsByID),
 		Entitlement:      mapped(s.EntitlementsByID),
+		Label:            mapped(s.LabelsByID),
+		LabellingCall:    mapped(s.LabellingCallsByID),
 		Qpv:              mapped(s.Qpvs),
 		Labels:           mapped(s.LabelsByFormation),
 		SeedGrants:       mapped(s.SeedGrantsByFormation),
@@ -130,6 +154,10 @@ func New(s *store.Store) *Loaders {
 				out[k] = &v
 			}
 			return out, err
+		}),
+		ActiveFormations: mapped(func(ctx context.Context, _ []int) (map[int]ActiveCounts, error) {
+			r, d, err := s.ActiveFormations(ctx)
+			return map[int]ActiveCounts{0: {ByRegion: r, ByDepartment: d}}, err
 		}),
 		SessionsOf:   pages(s.SessionsOf),
 		EnrolmentsOf: pages(s.EnrolmentsOf),

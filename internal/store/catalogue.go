@@ -16,14 +16,14 @@ import (
 
 var (
 	regionCodeRe     = regexp.MustCompile(`^[0-9]{2}$`)
-	departmentCodeRe = regexp.MustCompile(`^([0-9]{2}|2A|2B|97[1-6])$`)
+	departmentCodeRe = regexp.MustCompile(`^(0[1-9]|1[0-9]|2[1-9AB]|[3-8][0-9]|9[0-5]|97[1-46])$`)
 )
 
 // ValidRegionCode says whether s has the form of an INSEE region code.
 func ValidRegionCode(s string) bool { return regionCodeRe.MatchString(s) }
 
 // ValidDepartmentCode says whether s has the form of an INSEE department code.
-func ValidDepartmentCode(s string) bool { return departmentCodeRe.MatchString(s) && s != "20" }
+func ValidDepartmentCode(s string) bool { return departmentCodeRe.MatchString(s) }
 
 const formationCols = `f.id, f.organisation_id, f.title, f.job_family, f.certification_code,
 	f.certification_level, f.certifying, f.duration_months, f.delivery_mode, f.free_of_charge,
@@ -302,4 +302,38 @@ func FormationsOf[K comparable](ctx context.Context, s *Store, parentCol string,
 		return nil, err
 	}
 	return fetchEach(ctx, s, l, parentCol, parentOf, parents, p)
+}
+
+// LabelsByID returns the labels with the given ids that the caller can see.
+func (s *Store) LabelsByID(ctx context.Context, ids []int) (map[int]*model.Label, error) {
+	var rows []*model.Label
+	err := s.Read(ctx, func(tx *sqlx.Tx) error {
+		return tx.SelectContext(ctx, &rows, `
+			SELECT l.id, l.formation_id, l.call_id, l.granted_on, l.valid_until, l.status, l.withdrawn_on
+			  FROM hub.label l WHERE l.id = ANY($1)`, pq.Array(ids))
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: labels by id: %w", err)
+	}
+	m := make(map[int]*model.Label, len(rows))
+	for _, r := range rows {
+		m[r.RowID] = r
+	}
+	return m, nil
+}
+
+// LabellingCallsByID returns the labelling calls with the given ids.
+func (s *Store) LabellingCallsByID(ctx context.Context, ids []int) (map[int]*model.LabellingCall, error) {
+	var rows []*model.LabellingCall
+	err := s.Read(ctx, func(tx *sqlx.Tx) error {
+		return tx.SelectContext(ctx, &rows, `SELECT `+callCols+` FROM hub.labelling_call c WHERE c.id = ANY($1)`, pq.Array(ids))
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: labelling calls by id: %w", err)
+	}
+	m := make(map[int]*model.LabellingCall, len(rows))
+	for _, r := range rows {
+		m[r.RowID] = r
+	}
+	return m, nil
 }

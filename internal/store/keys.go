@@ -22,6 +22,7 @@ type KeyRecord struct {
 	PartnerKind string     `db:"partner_kind"`
 	MaxLevel    string     `db:"max_level"`
 	TrustedOnly bool       `db:"trusted_only"`
+	K           int        `db:"k_threshold"`
 }
 
 // KeyByPrefix looks up a key by its public prefix, before any caller is known:

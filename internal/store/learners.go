@@ -113,9 +113,10 @@ func (s *Store) AidApplicationsByID(ctx context.Context, ids []int) (map[int]*mo
 
 // SessionCount is the number of learners of a session within the caller's
 // aggregate scope; Personal says the caller may read those learners' rows.
+// Learners is nil when the database suppressed a count below the threshold.
 type SessionCount struct {
 	SessionID int  `db:"session_id"`
-	Learners  int  `db:"learners"`
+	Learners  *int `db:"learners"`
 	Personal  bool `db:"personal"`
 }
 

@@ -1,0 +1,34 @@
+# GEN Data Hub. `make run` starts the hub on its embedded PostgreSQL with demo
+# data; `make test` runs every test against a real PostgreSQL.
+GO ?= go
+BIN := bin/genhub
+
+.PHONY: run build test test-short generate playground bench soak fuzz lint clean
+
+run: build
+	./$(BIN) serve
+
+build:
+	$(GO) build -o $(BIN) ./cmd/genhub
+
+test:
+	$(GO) vet ./...
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+test-short:
+	$(GO) test -count=1 ./...
+
+# Regenerate gqlgen's code after editing schema.graphqls or gqlgen.yml.
+generate:
+	$(GO) tool gqlgen generate
+
+# Rebuild the embedded GraphiQL assets from the pinned npm packages (needs Node.js and npm).
+playground:
+	./scripts/build-playground.sh
+
+lint:
+	gofmt -l $$(git ls-files '*.go' | grep -v generated.go)
+	$(GO) vet ./...
+
+clean:
+	rm -rf bin

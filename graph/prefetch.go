@@ -1,0 +1,248 @@
+package graph
+
+import (
+	"context"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/gen-hub/genhub/graph/model"
+	"github.com/gen-hub/genhub/internal/access"
+	"github.com/gen-hub/genhub/internal/loaders"
+	"github.com/gen-hub/genhub/internal/store"
+)
+
+// A connection resolver knows every row of its page before their fields are
+// resolved: it reads what the query asks below the rows in one statement per
+// field and primes the request's loaders, so that nested fields cost one
+// statement per level of nesting whatever the page size.
+
+// nodeFields returns the fields asked on the nodes of a connection field (under
+// `nodes` and `edges { node }`), merged by name.
+func nodeFields(ctx context.Context, conn []ast.Selection, typ string) map[string]graphql.CollectedField {
+	op := graphql.GetOperationContext(ctx)
+	out := map[string]graphql.CollectedField{}
+	add := func(sel []ast.Selection) {
+		for _, f := range graphql.CollectFields(op, sel, []string{typ, "Node"}) {
+			if _, ok := out[f.Name]; !ok {
+				out[f.Name] = f
+			}
+		}
+	}
+	for _, f := range graphql.CollectFields(op, conn, nil) {
+		switch f.Name {
+		case "nodes":
+			add(f.Selections)
+		case "edges":
+			for _, e := range graphql.CollectFields(op, f.Selections, nil) {
+				if e.Name == "node" {
+					add(e.Selections)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// currentFields returns the fields asked on the nodes of the connection being resolved.
+func currentFields(ctx context.Context, typ string) map[string]graphql.CollectedField {
+	return nodeFields(ctx, graphql.GetFieldContext(ctx).Field.Selections, typ)
+}
+
+// pageOf reads the Relay arguments of a nested connection field.
+func pageOf(ctx context.Context, f graphql.CollectedField) (store.Page, error) {
+	args := f.ArgumentMap(graphql.GetOperationContext(ctx).Variables)
+	num := func(k string) *int {
+		if v, ok := args[k].(int64); ok {
+			n := int(v)
+			return &n
+		}
+		return nil
+	}
+	str := func(k string) *string {
+		if v, ok := args[k].(string); ok {
+			return &v
+		}
+		return nil
+	}
+	return store.NewPage(num("first"), str("after"), num("last"), str("before"))
+}
+
+func ids[T any](rows []*T, id func(*T) int) []int {
+	out := make([]int, 0, len(rows))
+	seen := map[int]bool{}
+	for _, r := range rows {
+		if k := id(r); k != 0 && !seen[k] {
+			seen[k] = true
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// primeAll primes loader l with m's value for every key, nil for keys m lacks.
+func primeAll[K comparable, V any](l interface{ Prime(K, V) bool }, keys []K, m map[K]V) {
+	for _, k := range keys {
+		l.Prime(k, m[k])
+	}
+}
+
+func (r *Resolver) prefetchFormations(ctx context.Context, rows []*model.Formation, fields map[string]graphql.CollectedField) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	ld := loaders.For(ctx)
+	fids := ids(rows, func(f *model.Formation) int { return f.RowID })
+	for _, f := range rows {
+		ld.PrimeFormation(f.RowID, f)
+	}
+	if _, ok := fields["organisation"]; ok {
+		oids := ids(rows, func(f *model.Formation) int { return f.OrganisationID })
+		m, err := r.Store.OrganisationsByID(ctx, oids)
+		if err != nil {
+			return err
+		}
+		primeAll(ld.Organisation, oids, m)
+	}
+	if _, ok := fields["labels"]; ok {
+		m, err := r.Store.LabelsByFormation(ctx, fids)
+		if err != nil {
+			return err
+		}
+		primeAll(ld.Labels, fids, m)
+	}
+	if _, ok := fields["seedGrants"]; ok && requireLevel(ctx, model.AccessLevelDetail) == nil {
+		m, err := r.Store.SeedGrantsByFormation(ctx, fids)
+		if err != nil {
+			return err
+		}
+		primeAll(ld.SeedGrants, fids, m)
+	}
+	if f, ok := fields["sessions"]; ok {
+		p, err := pageOf(ctx, f)
+		if err != nil {
+			return err
+		}
+		res, err := r.Store.SessionsOf(ctx, fids, p)
+		if err != nil {
+			return err
+		}
+		var all []*model.Session
+		for _, id := range fids {
+			ld.SessionsOf.Prime(loaders.NewPageKey(id, p), res[id])
+			all = append(all, res[id].Rows...)
+		}
+		if err := r.prefetchSessions(ctx, all, nodeFields(ctx, f.Selections, "Session")); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *Resolver) prefetchSessions(ctx context.Context, rows []*model.Session, fields map[string]graphql.CollectedField) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	ld := loaders.For(ctx)
+	sids := ids(rows, func(s *model.Session) int { return s.RowID })
+	for _, s := range rows {
+		ld.Session.Prime(s.RowID, s)
+	}
+	if _, ok := fields["formation"]; ok {
+		fids := ids(rows, func(s *model.Session) int { return s.FormationID })
+		var missing []int
+		for _, id := range fids {
+			if !ld.FormationPrimed(id) {
+				missing = append(missing, id)
+			}
+		}
+		if len(missing) > 0 {
+			m, err := r.Store.FormationsByID(ctx, missing)
+			if err != nil {
+				return err
+			}
+			for _, id := range missing {
+				ld.PrimeFormation(id, m[id])
+			}
+		}
+	}
+	if _, ok := fields["enrolmentCount"]; ok && requireLevel(ctx, model.AccessLevelDetail) == nil {
+		m, err := r.Store.SessionCounts(ctx, sids)
+		if err != nil {
+			return err
+		}
+		for _, id := range sids {
+			if c, ok := m[id]; ok {
+				ld.SessionCount.Prime(id, &c)
+			} else {
+				ld.SessionCount.Prime(id, nil)
+			}
+		}
+	}
+	if f, ok := fields["enrolments"]; ok && requireLevel(ctx, model.AccessLevelPersonal) == nil {
+		p, err := pageOf(ctx, f)
+		if err != nil {
+			return err
+		}
+		res, err := r.Store.EnrolmentsOf(ctx, sids, p)
+		if err != nil {
+			return err
+		}
+		var all []*model.Enrolment
+		for _, id := range sids {
+			ld.EnrolmentsOf.Prime(loaders.NewPageKey(id, p), res[id])
+			all = append(all, res[id].Rows...)
+		}
+		if err := r.prefetchEnrolments(ctx, all, nodeFields(ctx, f.Selections, "Enrolment")); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *Resolver) prefetchEnrolments(ctx context.Context, rows []*model.Enrolment, fields map[string]graphql.CollectedField) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	ld := loaders.For(ctx)
+	for _, e := range rows {
+		ld.Enrolment.Prime(e.RowID, e)
+	}
+	if _, ok := fields["outcomes"]; ok && access.FromContext(ctx).Kind != access.KindCrous {
+		eids := ids(rows, func(e *model.Enrolment) int { return e.RowID })
+		m, err := r.Store.OutcomesByEnrolment(ctx, eids)
+		if err != nil {
+			return err
+		}
+		primeAll(ld.Outcomes, eids, m)
+	}
+	return nil
+}
+
+func (r *Resolver) prefetchOrganisations(ctx context.Context, rows []*model.Organisation, fields map[string]graphql.CollectedField) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	ld := loaders.For(ctx)
+	oids := ids(rows, func(o *model.Organisation) int { return o.RowID })
+	for _, o := range rows {
+		ld.Organisation.Prime(o.RowID, o)
+	}
+	if f, ok := fields["formations"]; ok {
+		p, err := pageOf(ctx, f)
+		if err != nil {
+			return err
+		}
+		res, err := store.FormationsOf(ctx, r.Store, "f.organisation_id", func(f *model.Formation) int { return f.OrganisationID }, oids, p)
+		if err != nil {
+			return err
+		}
+		var all []*model.Formation
+		for _, id := range oids {
+			ld.FormationsOfOrg.Prime(loaders.NewPageKey(id, p), res[id])
+			all = append(all, res[id].Rows...)
+		}
+		return r.prefetchFormations(ctx, all, nodeFields(ctx, f.Selections, "Formation"))
+	}
+	return nil
+}

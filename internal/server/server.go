@@ -1,0 +1,195 @@
+// Package server assembles the hub's HTTP surface: GraphQL at /graphql, the
+// offline GraphiQL playground at /, and the health checks.
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"regexp"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/errcode"
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/gen-hub/genhub/graph"
+	"github.com/gen-hub/genhub/internal/apierror"
+	"github.com/gen-hub/genhub/internal/auth"
+	"github.com/gen-hub/genhub/internal/database"
+	"github.com/gen-hub/genhub/internal/loaders"
+	"github.com/gen-hub/genhub/internal/playground"
+	"github.com/gen-hub/genhub/internal/store"
+)
+
+// Options configure the HTTP surface.
+type Options struct {
+	// Introspection lets callers read the schema (the playground needs it).
+	Introspection bool
+	Log           *slog.Logger
+}
+
+// New returns the hub's HTTP handler over st.
+func New(st *store.Store, o Options) http.Handler {
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	gql := handler.New(graph.NewExecutableSchema(graph.NewConfig(st)))
+	gql.AddTransport(transport.Options{})
+	gql.AddTransport(transport.GET{})
+	gql.AddTransport(transport.POST{})
+	gql.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	if o.Introspection {
+		gql.Use(extension.Introspection{})
+	}
+	gql.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
+	gql.SetErrorPresenter(presenter(o.Log))
+	gql.SetRecoverFunc(func(ctx context.Context, p any) error {
+		o.Log.ErrorContext(ctx, "panic in resolver", "request_id", RequestID(ctx), "panic", fmt.Sprint(p))
+		return errors.New("internal: panic")
+	})
+
+	authn := &auth.Authenticator{Store: st, Log: o.Log}
+	api := authn.Middleware(loaders.Middleware(st, gql), func(w http.ResponseWriter, r *http.Request, err error) {
+		writeError(w, r, o.Log, err)
+	})
+
+	mux := http.NewServeMux()
+	mux.Handle("/graphql", api)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if err := database.Ping(r.Context(), st.DB().DB); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintln(w, "not ready: the database does not answer")
+			return
+		}
+		fmt.Fprintln(w, "ready")
+	})
+	mux.Handle("/", playground.Handler("/graphql"))
+	return withRequestID(mux)
+}
+
+// presenter shows callers their own errors with a stable code, and anything
+// else as an internal error carrying the request id, logged with its cause.
+func presenter(log *slog.Logger) graphql.ErrorPresenterFunc {
+	return func(ctx context.Context, err error) *gqlerror.Error {
+		gerr := graphql.DefaultErrorPresenter(ctx, err)
+		if gerr.Extensions == nil {
+			gerr.Extensions = map[string]any{}
+		}
+		gerr.Extensions["requestId"] = RequestID(ctx)
+		if e, ok := apierror.As(err); ok {
+			gerr.Message = e.Error()
+			gerr.Extensions["code"] = e.Code
+			if e.Field != "" {
+				gerr.Extensions["field"] = e.Field
+			}
+			return gerr
+		}
+		switch gerr.Extensions["code"] {
+		case errcode.ParseFailed, errcode.ValidationFailed:
+			gerr.Extensions["code"] = apierror.BadUserInput
+			return gerr
+		case apierror.ComplexityExceeded, apierror.BadUserInput:
+			return gerr
+		}
+		log.ErrorContext(ctx, "internal error", "request_id", RequestID(ctx), "path", gerr.Path.String(), "error", err.Error())
+		gerr.Message = "internal error; quote request " + RequestID(ctx) + " to the operator"
+		gerr.Extensions["code"] = apierror.Internal
+		return gerr
+	}
+}
+
+// writeError answers a request refused before execution (e.g. a bad key).
+func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	e, ok := apierror.As(err)
+	if !ok {
+		log.ErrorContext(r.Context(), "internal error", "request_id", RequestID(r.Context()), "error", err.Error())
+		e = &apierror.Error{Code: apierror.Internal, Message: "internal error; quote request " + RequestID(r.Context()) + " to the operator"}
+	}
+	status := http.StatusBadRequest
+	switch e.Code {
+	case apierror.Unauthenticated:
+		status = http.StatusUnauthorized
+		w.Header().Set("WWW-Authenticate", `Bearer realm="genhub"`)
+	case apierror.Forbidden:
+		status = http.StatusForbidden
+	case apierror.RateLimited:
+		status = http.StatusTooManyRequests
+	case apierror.Unavailable:
+		status = http.StatusServiceUnavailable
+	case apierror.Timeout:
+		status = http.StatusGatewayTimeout
+	case apierror.Internal:
+		status = http.StatusInternalServerError
+	}
+	w.Header().Set("Content-Type", "application/graphql-response+json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]any{"errors": []map[string]any{{
+		"message":    e.Error(),
+		"extensions": map[string]any{"code": e.Code, "requestId": RequestID(r.Context())},
+	}}})
+}
+
+type requestIDKey struct{}
+
+var requestIDRe = regexp.MustCompile(`^[A-Za-z0-9._-]{8,64}$`)
+
+// withRequestID gives every request an id (the caller's X-Request-Id when it
+// is well formed), returned in the X-Request-Id header.
+func withRequestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get("X-Request-Id")
+		if !requestIDRe.MatchString(id) {
+			b := make([]byte, 8)
+			rand.Read(b)
+			id = hex.EncodeToString(b)
+		}
+		w.Header().Set("X-Request-Id", id)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id)))
+	})
+}
+
+// RequestID returns the id of the request in ctx.
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+// Serve runs h on l until ctx ends, then shuts down gracefully: it stops
+// accepting and waits (bounded) for the requests in flight.
+func Serve(ctx context.Context, l net.Listener, h http.Handler, log *slog.Logger) error {
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(l) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing requests in flight")
+	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	return srv.Shutdown(sctx)
+}
