@@ -2189,17 +2189,14 @@ func newExecutionContext(
 }
 
 var sources = []*ast.Source{
-	{Name: "../schema.graphqls", Input: `"""
-The GEN Data Hub: the formations labelled by the Grande École du Numérique, their
-sessions, whom they reach and what becomes of learners, for each partner of the
-network exactly as far as its entitlements go.
-
-Without a key you see the public catalogue and the national key figures. Partners
-send their key as ` + "`" + `Authorization: Bearer <key>` + "`" + `; ` + "`" + `me` + "`" + ` tells what it opens.
-"""
-schema {
-  query: Query
-}
+	{Name: "../schema.graphqls", Input: `# The GEN Data Hub: the formations labelled by the Grande École du Numérique, their
+# sessions, whom they reach and what becomes of learners, for each partner of the
+# network exactly as far as its entitlements go.
+#
+# Without a key you see the public catalogue and the national key figures. Partners
+# send their key as ` + "`" + `Authorization: Bearer <key>` + "`" + `; ` + "`" + `me` + "`" + ` tells what it opens.
+#
+# This file holds the core types; areas of the API extend them in graph/schema/.
 
 """
 The field needs at least this access level. The database enforces the same rule
@@ -2314,7 +2311,7 @@ type Query {
     before: String
     "Only enrolments of this session (global identifier)."
     sessionId: ID
-  ): EnrolmentConnection! @level(min: PERSONAL)
+  ): EnrolmentConnection @level(min: PERSONAL)
 
   "CROUS learner-aid applications: a CROUS sees those filed with it; an organisation those of its learners."
   aidApplications(
@@ -2328,7 +2325,7 @@ type Query {
     before: String
     "Only applications in this status."
     status: AidStatus
-  ): AidApplicationConnection! @level(min: PERSONAL)
+  ): AidApplicationConnection @level(min: PERSONAL)
 
   "Funding agreements: a funder sees its own, the operator all."
   fundingAgreements(
@@ -2340,7 +2337,7 @@ type Query {
     last: Int
     "Cursor to continue before."
     before: String
-  ): FundingAgreementConnection! @partner
+  ): FundingAgreementConnection @partner
 
   "Partners of the hub. Operator only."
   partners(
@@ -2354,7 +2351,7 @@ type Query {
     before: String
     "Only partners of this kind."
     kind: PartnerKind
-  ): PartnerConnection! @kinds(allow: [OPERATOR])
+  ): PartnerConnection @kinds(allow: [OPERATOR])
 
   "Entitlement rows, including revoked and expired ones: your own, or everyone's for the operator."
   entitlements(
@@ -2368,7 +2365,7 @@ type Query {
     before: String
     "Only the entitlements of this partner (global identifier); the operator only."
     partnerId: ID
-  ): EntitlementConnection! @partner
+  ): EntitlementConnection @partner
 }
 
 "How far a partner may see: each level includes the ones before it."
@@ -2570,7 +2567,7 @@ type Formation implements Node {
     before: String
   ): SessionConnection!
   "Seed grants paid to it. Detail level."
-  seedGrants: [SeedGrant!]! @level(min: DETAIL)
+  seedGrants: [SeedGrant!] @level(min: DETAIL)
 }
 
 "A page of formations."
@@ -2757,7 +2754,7 @@ type Session implements Node {
   "Seats planned."
   plannedSeats: Int!
   "Number of learners enrolled, with disclosure control below personal level. Detail level."
-  enrolmentCount: Count! @level(min: DETAIL)
+  enrolmentCount: Count @level(min: DETAIL)
   "Its pseudonymised enrolments. Personal level."
   enrolments(
     "Return the first n enrolments (at most 100; default 20)."
@@ -2768,7 +2765,7 @@ type Session implements Node {
     last: Int
     "Cursor to continue before."
     before: String
-  ): EnrolmentConnection! @level(min: PERSONAL)
+  ): EnrolmentConnection @level(min: PERSONAL)
 }
 
 "A page of sessions."
@@ -2909,7 +2906,7 @@ type Enrolment implements Node {
   "Obtained the certification; hidden from a CROUS."
   certificationObtained: Boolean
   "Situations measured after the end (3 and 6 months); not shown to a CROUS."
-  outcomes: [Outcome!]!
+  outcomes: [Outcome!]
 }
 
 "A page of enrolments."
@@ -5940,10 +5937,10 @@ func (ec *executionContext) _Enrolment_outcomes(ctx context.Context, field graph
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.Outcome) graphql.Marshaler {
-			return ec.marshalNOutcome2ᚕᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐOutcomeᚄ(ctx, selections, v)
+			return ec.marshalOOutcome2ᚕᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐOutcomeᚄ(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Enrolment_outcomes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -7433,10 +7430,10 @@ func (ec *executionContext) _Formation_seedGrants(ctx context.Context, field gra
 			return next
 		},
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.SeedGrant) graphql.Marshaler {
-			return ec.marshalNSeedGrant2ᚕᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐSeedGrantᚄ(ctx, selections, v)
+			return ec.marshalOSeedGrant2ᚕᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐSeedGrantᚄ(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Formation_seedGrants(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -10369,10 +10366,10 @@ func (ec *executionContext) _Query_enrolments(ctx context.Context, field graphql
 			return next
 		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.Connection[model.Enrolment]) graphql.Marshaler {
-			return ec.marshalNEnrolmentConnection2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐConnection(ctx, selections, v)
+			return ec.marshalOEnrolmentConnection2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐConnection(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Query_enrolments(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -10431,10 +10428,10 @@ func (ec *executionContext) _Query_aidApplications(ctx context.Context, field gr
 			return next
 		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.Connection[model.AidApplication]) graphql.Marshaler {
-			return ec.marshalNAidApplicationConnection2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐConnection(ctx, selections, v)
+			return ec.marshalOAidApplicationConnection2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐConnection(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Query_aidApplications(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -10488,10 +10485,10 @@ func (ec *executionContext) _Query_fundingAgreements(ctx context.Context, field 
 			return next
 		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.Connection[model.FundingAgreement]) graphql.Marshaler {
-			return ec.marshalNFundingAgreementConnection2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐConnection(ctx, selections, v)
+			return ec.marshalOFundingAgreementConnection2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐConnection(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Query_fundingAgreements(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -10550,10 +10547,10 @@ func (ec *executionContext) _Query_partners(ctx context.Context, field graphql.C
 			return next
 		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.Connection[model.Partner]) graphql.Marshaler {
-			return ec.marshalNPartnerConnection2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐConnection(ctx, selections, v)
+			return ec.marshalOPartnerConnection2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐConnection(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Query_partners(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -10607,10 +10604,10 @@ func (ec *executionContext) _Query_entitlements(ctx context.Context, field graph
 			return next
 		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.Connection[model.Entitlement]) graphql.Marshaler {
-			return ec.marshalNEntitlementConnection2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐConnection(ctx, selections, v)
+			return ec.marshalOEntitlementConnection2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐConnection(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Query_entitlements(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -11151,10 +11148,10 @@ func (ec *executionContext) _Session_enrolmentCount(ctx context.Context, field g
 			return next
 		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.Count) graphql.Marshaler {
-			return ec.marshalNCount2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐCount(ctx, selections, v)
+			return ec.marshalOCount2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐCount(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Session_enrolmentCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -11202,10 +11199,10 @@ func (ec *executionContext) _Session_enrolments(ctx context.Context, field graph
 			return next
 		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.Connection[model.Enrolment]) graphql.Marshaler {
-			return ec.marshalNEnrolmentConnection2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐConnection(ctx, selections, v)
+			return ec.marshalOEnrolmentConnection2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐConnection(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Session_enrolments(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -13407,7 +13404,7 @@ func (ec *executionContext) _Enrolment(ctx context.Context, sel ast.SelectionSet
 			}
 		case "outcomes":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Enrolment_outcomes(ctx, field, obj)
 				})
@@ -13866,7 +13863,7 @@ func (ec *executionContext) _Formation(ctx context.Context, sel ast.SelectionSet
 				})
 		case "seedGrants":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Formation_seedGrants(ctx, field, obj)
 				})
@@ -14956,31 +14953,31 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				})
 		case "enrolments":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_enrolments(ctx, field)
 				})
 		case "aidApplications":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_aidApplications(ctx, field)
 				})
 		case "fundingAgreements":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_fundingAgreements(ctx, field)
 				})
 		case "partners":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_partners(ctx, field)
 				})
 		case "entitlements":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_entitlements(ctx, field)
 				})
@@ -15168,13 +15165,13 @@ func (ec *executionContext) _Session(ctx context.Context, sel ast.SelectionSet, 
 			}
 		case "enrolmentCount":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Session_enrolmentCount(ctx, field, obj)
 				})
 		case "enrolments":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Session_enrolments(ctx, field, obj)
 				})
@@ -15812,14 +15809,6 @@ func (ec *executionContext) marshalNAidApplication2ᚖgithubᚗcomᚋgenᚑhub�
 	return ec._AidApplication(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNAidApplicationConnection2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐConnection(ctx context.Context, sel ast.SelectionSet, v *model.Connection[model.AidApplication]) graphql.Marshaler {
-	if v == nil {
-		graphql.AddInvalidNullError(ctx, "AidApplicationConnection!")
-		return graphql.Null
-	}
-	return ec._AidApplicationConnection(ctx, sel, v)
-}
-
 func (ec *executionContext) marshalNAidApplicationEdge2ᚕᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Edge[model.AidApplication]) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -15876,14 +15865,6 @@ func (ec *executionContext) unmarshalNCompletion2githubᚗcomᚋgenᚑhubᚋgenh
 
 func (ec *executionContext) marshalNCompletion2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐCompletion(ctx context.Context, sel ast.SelectionSet, v model.Completion) graphql.Marshaler {
 	return v
-}
-
-func (ec *executionContext) marshalNCount2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐCount(ctx context.Context, sel ast.SelectionSet, v *model.Count) graphql.Marshaler {
-	if v == nil {
-		graphql.AddInvalidNullError(ctx, "Count!")
-		return graphql.Null
-	}
-	return ec._Count(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNDate2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐDate(ctx context.Context, v any) (model.Date, error) {
@@ -15954,14 +15935,6 @@ func (ec *executionContext) marshalNEnrolment2ᚖgithubᚗcomᚋgenᚑhubᚋgenh
 	return ec._Enrolment(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNEnrolmentConnection2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐConnection(ctx context.Context, sel ast.SelectionSet, v *model.Connection[model.Enrolment]) graphql.Marshaler {
-	if v == nil {
-		graphql.AddInvalidNullError(ctx, "EnrolmentConnection!")
-		return graphql.Null
-	}
-	return ec._EnrolmentConnection(ctx, sel, v)
-}
-
 func (ec *executionContext) marshalNEnrolmentEdge2ᚕᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Edge[model.Enrolment]) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -16008,14 +15981,6 @@ func (ec *executionContext) marshalNEntitlement2ᚖgithubᚗcomᚋgenᚑhubᚋge
 		return graphql.Null
 	}
 	return ec._Entitlement(ctx, sel, v)
-}
-
-func (ec *executionContext) marshalNEntitlementConnection2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐConnection(ctx context.Context, sel ast.SelectionSet, v *model.Connection[model.Entitlement]) graphql.Marshaler {
-	if v == nil {
-		graphql.AddInvalidNullError(ctx, "EntitlementConnection!")
-		return graphql.Null
-	}
-	return ec._EntitlementConnection(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNEntitlementEdge2ᚕᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Edge[model.Entitlement]) graphql.Marshaler {
@@ -16154,14 +16119,6 @@ func (ec *executionContext) marshalNFundingAgreement2ᚖgithubᚗcomᚋgenᚑhub
 		return graphql.Null
 	}
 	return ec._FundingAgreement(ctx, sel, v)
-}
-
-func (ec *executionContext) marshalNFundingAgreementConnection2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐConnection(ctx context.Context, sel ast.SelectionSet, v *model.Connection[model.FundingAgreement]) graphql.Marshaler {
-	if v == nil {
-		graphql.AddInvalidNullError(ctx, "FundingAgreementConnection!")
-		return graphql.Null
-	}
-	return ec._FundingAgreementConnection(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNFundingAgreementEdge2ᚕᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Edge[model.FundingAgreement]) graphql.Marshaler {
@@ -16397,22 +16354,6 @@ func (ec *executionContext) marshalNOrganisationEdge2ᚖgithubᚗcomᚋgenᚑhub
 	return ec._OrganisationEdge(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNOutcome2ᚕᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐOutcomeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Outcome) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
-		fc := graphql.GetFieldContext(ctx)
-		fc.Result = &v[i]
-		return ec.marshalNOutcome2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐOutcome(ctx, sel, v[i])
-	})
-
-	for _, e := range ret {
-		if e == graphql.Null {
-			return graphql.Null
-		}
-	}
-
-	return ret
-}
-
 func (ec *executionContext) marshalNOutcome2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐOutcome(ctx context.Context, sel ast.SelectionSet, v *model.Outcome) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Outcome!")
@@ -16461,14 +16402,6 @@ func (ec *executionContext) marshalNPartner2ᚖgithubᚗcomᚋgenᚑhubᚋgenhub
 		return graphql.Null
 	}
 	return ec._Partner(ctx, sel, v)
-}
-
-func (ec *executionContext) marshalNPartnerConnection2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐConnection(ctx context.Context, sel ast.SelectionSet, v *model.Connection[model.Partner]) graphql.Marshaler {
-	if v == nil {
-		graphql.AddInvalidNullError(ctx, "PartnerConnection!")
-		return graphql.Null
-	}
-	return ec._PartnerConnection(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNPartnerEdge2ᚕᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Edge[model.Partner]) graphql.Marshaler {
@@ -16567,22 +16500,6 @@ func (ec *executionContext) marshalNRegion2ᚖgithubᚗcomᚋgenᚑhubᚋgenhub�
 		return graphql.Null
 	}
 	return ec._Region(ctx, sel, v)
-}
-
-func (ec *executionContext) marshalNSeedGrant2ᚕᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐSeedGrantᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SeedGrant) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
-		fc := graphql.GetFieldContext(ctx)
-		fc.Result = &v[i]
-		return ec.marshalNSeedGrant2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐSeedGrant(ctx, sel, v[i])
-	})
-
-	for _, e := range ret {
-		if e == graphql.Null {
-			return graphql.Null
-		}
-	}
-
-	return ret
 }
 
 func (ec *executionContext) marshalNSeedGrant2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐSeedGrant(ctx context.Context, sel ast.SelectionSet, v *model.SeedGrant) graphql.Marshaler {
@@ -16938,6 +16855,13 @@ func (ec *executionContext) marshalOAgeBand2ᚖgithubᚗcomᚋgenᚑhubᚋgenhub
 	return v
 }
 
+func (ec *executionContext) marshalOAidApplicationConnection2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐConnection(ctx context.Context, sel ast.SelectionSet, v *model.Connection[model.AidApplication]) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._AidApplicationConnection(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOAidStatus2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐAidStatus(ctx context.Context, v any) (*model.AidStatus, error) {
 	if v == nil {
 		return nil, nil
@@ -16984,6 +16908,13 @@ func (ec *executionContext) marshalOBoolean2ᚖbool(ctx context.Context, sel ast
 	return res
 }
 
+func (ec *executionContext) marshalOCount2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐCount(ctx context.Context, sel ast.SelectionSet, v *model.Count) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Count(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalODate2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐDate(ctx context.Context, v any) (*model.Date, error) {
 	if v == nil {
 		return nil, nil
@@ -17021,6 +16952,20 @@ func (ec *executionContext) marshalODepartment2ᚖgithubᚗcomᚋgenᚑhubᚋgen
 		return graphql.Null
 	}
 	return ec._Department(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOEnrolmentConnection2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐConnection(ctx context.Context, sel ast.SelectionSet, v *model.Connection[model.Enrolment]) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._EnrolmentConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOEntitlementConnection2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐConnection(ctx context.Context, sel ast.SelectionSet, v *model.Connection[model.Entitlement]) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._EntitlementConnection(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOFloat2ᚖfloat64(ctx context.Context, v any) (*float64, error) {
@@ -17076,6 +17021,13 @@ func (ec *executionContext) marshalOFundingAgreement2ᚖgithubᚗcomᚋgenᚑhub
 		return graphql.Null
 	}
 	return ec._FundingAgreement(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOFundingAgreementConnection2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐConnection(ctx context.Context, sel ast.SelectionSet, v *model.Connection[model.FundingAgreement]) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._FundingAgreementConnection(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOID2ᚖstring(ctx context.Context, v any) (*string, error) {
@@ -17174,11 +17126,37 @@ func (ec *executionContext) marshalOOrganisation2ᚖgithubᚗcomᚋgenᚑhubᚋg
 	return ec._Organisation(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalOOutcome2ᚕᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐOutcomeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Outcome) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNOutcome2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐOutcome(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalOPartner2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐPartner(ctx context.Context, sel ast.SelectionSet, v *model.Partner) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
 	return ec._Partner(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOPartnerConnection2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐConnection(ctx context.Context, sel ast.SelectionSet, v *model.Connection[model.Partner]) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._PartnerConnection(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOPartnerKind2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐPartnerKind(ctx context.Context, v any) (*model.PartnerKind, error) {
@@ -17257,6 +17235,25 @@ func (ec *executionContext) marshalORegion2ᚖgithubᚗcomᚋgenᚑhubᚋgenhub�
 		return graphql.Null
 	}
 	return ec._Region(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOSeedGrant2ᚕᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐSeedGrantᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SeedGrant) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSeedGrant2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐSeedGrant(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalOSessionFilter2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐSessionFilter(ctx context.Context, v any) (*model.SessionFilter, error) {
