@@ -166,7 +166,7 @@ func (r *Resolver) prefetchSessions(ctx context.Context, rows []*model.Session, 
 			}
 		}
 	}
-	if _, ok := fields["enrolmentCount"]; ok && requireLevel(ctx, model.AccessLevelDetail) == nil {
+	if _, ok := fields["enrolmentCount"]; ok && mayCountLearners(ctx) == nil {
 		m, err := r.Store.SessionCounts(ctx, sids)
 		if err != nil {
 			return err

@@ -79,6 +79,18 @@ func requireLevel(ctx context.Context, min model.AccessLevel) error {
 	return apierror.Denied("this field needs %s level; your entitlements in force give %s", model.Code(min), c.Level)
 }
 
+// mayCountLearners refuses callers who may not see session sizes: below
+// detail level, and a CROUS, which sees only its own applicants.
+func mayCountLearners(ctx context.Context) error {
+	if err := requireLevel(ctx, model.AccessLevelDetail); err != nil {
+		return err
+	}
+	if access.FromContext(ctx).Kind == access.KindCrous {
+		return apierror.Denied("a CROUS sees only the learners who applied to it, not session sizes")
+	}
+	return nil
+}
+
 // reference returns the regions and departments, read once: they are fixed by migrations.
 func (r *Resolver) reference(ctx context.Context) error {
 	r.refOnce.Do(func() {

@@ -478,6 +478,9 @@ func (r *sessionResolver) Formation(ctx context.Context, obj *model.Session) (*m
 
 // EnrolmentCount is the resolver for the enrolmentCount field.
 func (r *sessionResolver) EnrolmentCount(ctx context.Context, obj *model.Session) (*model.Count, error) {
+	if err := mayCountLearners(ctx); err != nil {
+		return nil, err
+	}
 	sc, err := loaders.Load(ctx, loaders.For(ctx).SessionCount, obj.RowID)
 	if err != nil {
 		return nil, err
