@@ -700,3 +700,20 @@ func TestConcurrentPartners(t *testing.T) {
 		t.Error(msg)
 	}
 }
+
+// TestRevokeCurrentKey: a partner revokes the key it uses; the next request fails.
+func TestRevokeCurrentKey(t *testing.T) {
+	e := hubtest.New(t)
+	key := seed.Partners()[1].Key
+	var d struct{ RevokeCurrentKey bool }
+	e.Query(t, key, `mutation { revokeCurrentKey }`, nil).MustData(t, &d)
+	if !d.RevokeCurrentKey {
+		t.Fatal("revokeCurrentKey = false, want true")
+	}
+	if r := e.Query(t, key, `{ me { level } }`, nil); r.Status != 401 {
+		t.Errorf("after revocation: status %d, errors %+v; want 401", r.Status, r.Errors)
+	}
+	if r := e.Query(t, "", `mutation { revokeCurrentKey }`, nil); len(r.Errors) != 1 || r.Errors[0].Code() != "FORBIDDEN" {
+		t.Errorf("public revokeCurrentKey: %+v, want FORBIDDEN", r.Errors)
+	}
+}

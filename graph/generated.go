@@ -37,6 +37,7 @@ type ResolverRoot interface {
 	FundingAgreement() FundingAgreementResolver
 	Label() LabelResolver
 	Me() MeResolver
+	Mutation() MutationResolver
 	Organisation() OrganisationResolver
 	Partner() PartnerResolver
 	Query() QueryResolver
@@ -270,6 +271,10 @@ type ComplexityRoot struct {
 		Partner      func(childComplexity int) int
 	}
 
+	Mutation struct {
+		RevokeCurrentKey func(childComplexity int) int
+	}
+
 	Organisation struct {
 		City        func(childComplexity int) int
 		Department  func(childComplexity int) int
@@ -465,6 +470,9 @@ type LabelResolver interface {
 }
 type MeResolver interface {
 	Entitlements(ctx context.Context, obj *model.Me) ([]*model.Entitlement, error)
+}
+type MutationResolver interface {
+	RevokeCurrentKey(ctx context.Context) (bool, error)
 }
 type OrganisationResolver interface {
 	Department(ctx context.Context, obj *model.Organisation) (*model.Department, error)
@@ -1474,6 +1482,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Me.Partner(childComplexity), true
 
+	case "Mutation.revokeCurrentKey":
+		if e.ComplexityRoot.Mutation.RevokeCurrentKey == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Mutation.RevokeCurrentKey(childComplexity), true
+
 	case "Organisation.city":
 		if e.ComplexityRoot.Organisation.City == nil {
 			break
@@ -2162,6 +2177,21 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			}
 
 			return &response
+		}
+	case ast.Mutation:
+		return func(ctx context.Context) *graphql.Response {
+			if !first {
+				return nil
+			}
+			first = false
+			ctx = graphql.WithLazyInputUnmarshalerIndex(ctx, inputUnmarshalers)
+			data := ec._Mutation(ctx, opCtx.Operation.SelectionSet)
+			var buf bytes.Buffer
+			data.MarshalGQL(&buf)
+
+			return &graphql.Response{
+				Data: buf.Bytes(),
+			}
 		}
 
 	default:
@@ -3272,6 +3302,15 @@ type KeyFigures {
   targets: [TargetProgress!]!
   "By year of entry."
   byYear: [YearFigures!]!
+}
+
+"""
+Changes. Each mutation runs in its own transaction, as its caller, and is
+all-or-nothing; the root fields of one request run in order.
+"""
+type Mutation {
+  "Revokes, at once, the API key this request is sent with (for a key that leaked). True when revoked."
+  revokeCurrentKey: Boolean! @partner
 }
 `, BuiltIn: false},
 }
@@ -8862,6 +8901,42 @@ func (ec *executionContext) fieldContext_Me_keyPrefix(_ context.Context, field g
 	return graphql.NewScalarFieldContext("Me", field, false, false, "String")
 }
 
+func (ec *executionContext) _Mutation_revokeCurrentKey(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_revokeCurrentKey(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Mutation().RevokeCurrentKey(ctx)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Partner == nil {
+					var zeroVal bool
+					return zeroVal, errors.New("directive partner is not implemented")
+				}
+				return ec.Directives.Partner(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_revokeCurrentKey(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Mutation", field, true, true, "Boolean")
+}
+
 func (ec *executionContext) _Organisation_id(ctx context.Context, field graphql.CollectedField, obj *model.Organisation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14398,6 +14473,49 @@ func (ec *executionContext) _Me(ctx context.Context, sel ast.SelectionSet, obj *
 			out.Values[i] = ec._Me_keyPrefix(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var mutationImplementors = []string{"Mutation"}
+
+func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, mutationImplementors)
+	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{
+		Object: "Mutation",
+	})
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		innerCtx := graphql.WithRootFieldContext(ctx, &graphql.RootFieldContext{
+			Object: field.Name,
+			Field:  field,
+		})
+
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Mutation")
+		case "revokeCurrentKey":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_revokeCurrentKey(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))

@@ -192,6 +192,11 @@ func (r *meResolver) Entitlements(ctx context.Context, obj *model.Me) ([]*model.
 	return r.Store.EffectiveEntitlements(ctx)
 }
 
+// RevokeCurrentKey is the resolver for the revokeCurrentKey field.
+func (r *mutationResolver) RevokeCurrentKey(ctx context.Context) (bool, error) {
+	return r.Store.RevokeOwnKey(ctx, access.FromContext(ctx).KeyID)
+}
+
 // Department is the resolver for the department field.
 func (r *organisationResolver) Department(ctx context.Context, obj *model.Organisation) (*model.Department, error) {
 	return r.department(ctx, obj.DepartmentCode)
@@ -532,6 +537,9 @@ func (r *Resolver) Label() LabelResolver { return &labelResolver{r} }
 // Me returns MeResolver implementation.
 func (r *Resolver) Me() MeResolver { return &meResolver{r} }
 
+// Mutation returns MutationResolver implementation.
+func (r *Resolver) Mutation() MutationResolver { return &mutationResolver{r} }
+
 // Organisation returns OrganisationResolver implementation.
 func (r *Resolver) Organisation() OrganisationResolver { return &organisationResolver{r} }
 
@@ -556,6 +564,7 @@ type (
 	fundingAgreementResolver struct{ *Resolver }
 	labelResolver            struct{ *Resolver }
 	meResolver               struct{ *Resolver }
+	mutationResolver         struct{ *Resolver }
 	organisationResolver     struct{ *Resolver }
 	partnerResolver          struct{ *Resolver }
 	queryResolver            struct{ *Resolver }

@@ -80,6 +80,11 @@ type KeyFigures struct {
 	ByYear []*YearFigures `json:"byYear"`
 }
 
+// Changes. Each mutation runs in its own transaction, as its caller, and is
+// all-or-nothing; the root fields of one request run in order.
+type Mutation struct {
+}
+
 // Relay page information.
 type PageInfo struct {
 	// More items follow the last one returned.

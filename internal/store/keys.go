@@ -97,3 +97,15 @@ func ListKeys(ctx context.Context, db *sqlx.DB) ([]Key, error) {
 	}
 	return keys, nil
 }
+
+// RevokeOwnKey revokes the caller's key keyID; false when it was not the caller's or already revoked.
+func (s *Store) RevokeOwnKey(ctx context.Context, keyID int) (bool, error) {
+	var ok bool
+	err := s.Write(ctx, func(tx *sqlx.Tx) error {
+		return tx.GetContext(ctx, &ok, `SELECT hub.revoke_own_key($1)`, keyID)
+	})
+	if err != nil {
+		return false, fmt.Errorf("store: revoke own key: %w", err)
+	}
+	return ok, nil
+}
