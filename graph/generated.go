@@ -5,6 +5,7 @@ package graph
 import (
 	"bytes"
 	"context"
+	"embed"
 	"errors"
 	"fmt"
 	"math"
@@ -35,6 +36,8 @@ type ResolverRoot interface {
 	Entitlement() EntitlementResolver
 	Formation() FormationResolver
 	FundingAgreement() FundingAgreementResolver
+	IndicatorCell() IndicatorCellResolver
+	IndicatorTable() IndicatorTableResolver
 	Label() LabelResolver
 	Me() MeResolver
 	Mutation() MutationResolver
@@ -43,6 +46,7 @@ type ResolverRoot interface {
 	Query() QueryResolver
 	Region() RegionResolver
 	Session() SessionResolver
+	TargetReport() TargetReportResolver
 }
 
 type DirectiveRoot struct {
@@ -84,6 +88,13 @@ type ComplexityRoot struct {
 	AidApplicationEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	Amount struct {
+		Confidential func(childComplexity int) int
+		Eur          func(childComplexity int) int
+		Published    func(childComplexity int) int
+		Reason       func(childComplexity int) int
 	}
 
 	Count struct {
@@ -230,6 +241,52 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	IndicatorCell struct {
+		AgeBand                   func(childComplexity int) int
+		AidAmountEur              func(childComplexity int) int
+		AidApplicants             func(childComplexity int) int
+		AidGrantRate              func(childComplexity int) int
+		AidGranted                func(childComplexity int) int
+		Completed                 func(childComplexity int) int
+		CompletionRate            func(childComplexity int) int
+		Department                func(childComplexity int) int
+		Finished                  func(childComplexity int) int
+		Formation                 func(childComplexity int) int
+		FormationID               func(childComplexity int) int
+		JobFamily                 func(childComplexity int) int
+		LabellingCall             func(childComplexity int) int
+		Learners                  func(childComplexity int) int
+		LowQualifiedNeetYouth     func(childComplexity int) int
+		LowQualifiedNeetYouthRate func(childComplexity int) int
+		MeasuredM3                func(childComplexity int) int
+		Neet                      func(childComplexity int) int
+		NeetRate                  func(childComplexity int) int
+		PositiveExitRateM3        func(childComplexity int) int
+		PositiveM3                func(childComplexity int) int
+		PriorSituation            func(childComplexity int) int
+		QpvRate                   func(childComplexity int) int
+		QpvResidents              func(childComplexity int) int
+		Qualification             func(childComplexity int) int
+		Region                    func(childComplexity int) int
+		Session                   func(childComplexity int) int
+		SessionID                 func(childComplexity int) int
+		Sex                       func(childComplexity int) int
+		TotalOver                 func(childComplexity int) int
+		Women                     func(childComplexity int) int
+		WomenRate                 func(childComplexity int) int
+		Year                      func(childComplexity int) int
+	}
+
+	IndicatorTable struct {
+		Cells            func(childComplexity int) int
+		Confidential     func(childComplexity int) int
+		Dimensions       func(childComplexity int) int
+		National         func(childComplexity int) int
+		SuppressedValues func(childComplexity int) int
+		Threshold        func(childComplexity int) int
+		Total            func(childComplexity int) int
+	}
+
 	KeyFigures struct {
 		ActiveFormations           func(childComplexity int) int
 		ByYear                     func(childComplexity int) int
@@ -347,6 +404,7 @@ type ComplexityRoot struct {
 		Formation         func(childComplexity int, id string) int
 		Formations        func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.FormationFilter, orderBy *model.FormationOrder) int
 		FundingAgreements func(childComplexity int, first *int, after *string, last *int, before *string) int
+		Indicators        func(childComplexity int, groupBy []model.IndicatorDimension, filter *model.IndicatorFilter, margins *bool) int
 		KeyFigures        func(childComplexity int) int
 		LabellingCalls    func(childComplexity int) int
 		Me                func(childComplexity int) int
@@ -357,6 +415,14 @@ type ComplexityRoot struct {
 		Region            func(childComplexity int, code string) int
 		Regions           func(childComplexity int) int
 		Sessions          func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.SessionFilter) int
+		TargetProgress    func(childComplexity int) int
+	}
+
+	Rate struct {
+		Confidential func(childComplexity int) int
+		Percent      func(childComplexity int) int
+		Published    func(childComplexity int) int
+		Reason       func(childComplexity int) int
 	}
 
 	Region struct {
@@ -366,6 +432,15 @@ type ComplexityRoot struct {
 		Formations       func(childComplexity int, first *int, after *string, last *int, before *string) int
 		ID               func(childComplexity int) int
 		Name             func(childComplexity int) int
+	}
+
+	ScopeTargetProgress struct {
+		AtDueDate func(childComplexity int) int
+		Code      func(childComplexity int) int
+		Current   func(childComplexity int) int
+		DueOn     func(childComplexity int) int
+		Label     func(childComplexity int) int
+		Target    func(childComplexity int) int
 	}
 
 	SeedGrant struct {
@@ -405,6 +480,18 @@ type ComplexityRoot struct {
 		DueOn     func(childComplexity int) int
 		Label     func(childComplexity int) int
 		Target    func(childComplexity int) int
+	}
+
+	TargetReport struct {
+		National func(childComplexity int) int
+		Scope    func(childComplexity int) int
+	}
+
+	TargetValue struct {
+		Confidential func(childComplexity int) int
+		Published    func(childComplexity int) int
+		Reason       func(childComplexity int) int
+		Value        func(childComplexity int) int
 	}
 
 	YearFigures struct {
@@ -465,6 +552,18 @@ type FundingAgreementResolver interface {
 	Formation(ctx context.Context, obj *model.FundingAgreement) (*model.Formation, error)
 	LabellingCall(ctx context.Context, obj *model.FundingAgreement) (*model.LabellingCall, error)
 }
+type IndicatorCellResolver interface {
+	Region(ctx context.Context, obj *model.IndicatorCell) (*model.Region, error)
+	Department(ctx context.Context, obj *model.IndicatorCell) (*model.Department, error)
+
+	Formation(ctx context.Context, obj *model.IndicatorCell) (*model.Formation, error)
+
+	Session(ctx context.Context, obj *model.IndicatorCell) (*model.Session, error)
+	LabellingCall(ctx context.Context, obj *model.IndicatorCell) (*model.LabellingCall, error)
+}
+type IndicatorTableResolver interface {
+	National(ctx context.Context, obj *model.IndicatorTable) (*model.IndicatorCell, error)
+}
 type LabelResolver interface {
 	Call(ctx context.Context, obj *model.Label) (*model.LabellingCall, error)
 }
@@ -501,6 +600,8 @@ type QueryResolver interface {
 	FundingAgreements(ctx context.Context, first *int, after *string, last *int, before *string) (*model.Connection[model.FundingAgreement], error)
 	Partners(ctx context.Context, first *int, after *string, last *int, before *string, kind *model.PartnerKind) (*model.Connection[model.Partner], error)
 	Entitlements(ctx context.Context, first *int, after *string, last *int, before *string, partnerID *string) (*model.Connection[model.Entitlement], error)
+	Indicators(ctx context.Context, groupBy []model.IndicatorDimension, filter *model.IndicatorFilter, margins *bool) (*model.IndicatorTable, error)
+	TargetProgress(ctx context.Context) (*model.TargetReport, error)
 }
 type RegionResolver interface {
 	Departments(ctx context.Context, obj *model.Region) ([]*model.Department, error)
@@ -512,6 +613,9 @@ type SessionResolver interface {
 
 	EnrolmentCount(ctx context.Context, obj *model.Session) (*model.Count, error)
 	Enrolments(ctx context.Context, obj *model.Session, first *int, after *string, last *int, before *string) (*model.Connection[model.Enrolment], error)
+}
+type TargetReportResolver interface {
+	Scope(ctx context.Context, obj *model.TargetReport) ([]*model.ScopeTargetProgress, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -667,6 +771,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AidApplicationEdge.Node(childComplexity), true
+
+	case "Amount.confidential":
+		if e.ComplexityRoot.Amount.Confidential == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Amount.Confidential(childComplexity), true
+	case "Amount.eur":
+		if e.ComplexityRoot.Amount.Eur == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Amount.Eur(childComplexity), true
+	case "Amount.published":
+		if e.ComplexityRoot.Amount.Published == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Amount.Published(childComplexity), true
+	case "Amount.reason":
+		if e.ComplexityRoot.Amount.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Amount.Reason(childComplexity), true
 
 	case "Count.confidential":
 		if e.ComplexityRoot.Count.Confidential == nil {
@@ -1304,6 +1433,248 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.FundingAgreementEdge.Node(childComplexity), true
 
+	case "IndicatorCell.ageBand":
+		if e.ComplexityRoot.IndicatorCell.AgeBand == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IndicatorCell.AgeBand(childComplexity), true
+	case "IndicatorCell.aidAmountEur":
+		if e.ComplexityRoot.IndicatorCell.AidAmountEur == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IndicatorCell.AidAmountEur(childComplexity), true
+	case "IndicatorCell.aidApplicants":
+		if e.ComplexityRoot.IndicatorCell.AidApplicants == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IndicatorCell.AidApplicants(childComplexity), true
+	case "IndicatorCell.aidGrantRate":
+		if e.ComplexityRoot.IndicatorCell.AidGrantRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IndicatorCell.AidGrantRate(childComplexity), true
+	case "IndicatorCell.aidGranted":
+		if e.ComplexityRoot.IndicatorCell.AidGranted == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IndicatorCell.AidGranted(childComplexity), true
+	case "IndicatorCell.completed":
+		if e.ComplexityRoot.IndicatorCell.Completed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IndicatorCell.Completed(childComplexity), true
+	case "IndicatorCell.completionRate":
+		if e.ComplexityRoot.IndicatorCell.CompletionRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IndicatorCell.CompletionRate(childComplexity), true
+	case "IndicatorCell.department":
+		if e.ComplexityRoot.IndicatorCell.Department == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IndicatorCell.Department(childComplexity), true
+	case "IndicatorCell.finished":
+		if e.ComplexityRoot.IndicatorCell.Finished == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IndicatorCell.Finished(childComplexity), true
+	case "IndicatorCell.formation":
+		if e.ComplexityRoot.IndicatorCell.Formation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IndicatorCell.Formation(childComplexity), true
+	case "IndicatorCell.formationId":
+		if e.ComplexityRoot.IndicatorCell.FormationID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IndicatorCell.FormationID(childComplexity), true
+	case "IndicatorCell.jobFamily":
+		if e.ComplexityRoot.IndicatorCell.JobFamily == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IndicatorCell.JobFamily(childComplexity), true
+	case "IndicatorCell.labellingCall":
+		if e.ComplexityRoot.IndicatorCell.LabellingCall == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IndicatorCell.LabellingCall(childComplexity), true
+	case "IndicatorCell.learners":
+		if e.ComplexityRoot.IndicatorCell.Learners == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IndicatorCell.Learners(childComplexity), true
+	case "IndicatorCell.lowQualifiedNeetYouth":
+		if e.ComplexityRoot.IndicatorCell.LowQualifiedNeetYouth == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IndicatorCell.LowQualifiedNeetYouth(childComplexity), true
+	case "IndicatorCell.lowQualifiedNeetYouthRate":
+		if e.ComplexityRoot.IndicatorCell.LowQualifiedNeetYouthRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IndicatorCell.LowQualifiedNeetYouthRate(childComplexity), true
+	case "IndicatorCell.measuredM3":
+		if e.ComplexityRoot.IndicatorCell.MeasuredM3 == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IndicatorCell.MeasuredM3(childComplexity), true
+	case "IndicatorCell.neet":
+		if e.ComplexityRoot.IndicatorCell.Neet == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IndicatorCell.Neet(childComplexity), true
+	case "IndicatorCell.neetRate":
+		if e.ComplexityRoot.IndicatorCell.NeetRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IndicatorCell.NeetRate(childComplexity), true
+	case "IndicatorCell.positiveExitRateM3":
+		if e.ComplexityRoot.IndicatorCell.PositiveExitRateM3 == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IndicatorCell.PositiveExitRateM3(childComplexity), true
+	case "IndicatorCell.positiveM3":
+		if e.ComplexityRoot.IndicatorCell.PositiveM3 == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IndicatorCell.PositiveM3(childComplexity), true
+	case "IndicatorCell.priorSituation":
+		if e.ComplexityRoot.IndicatorCell.PriorSituation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IndicatorCell.PriorSituation(childComplexity), true
+	case "IndicatorCell.qpvRate":
+		if e.ComplexityRoot.IndicatorCell.QpvRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IndicatorCell.QpvRate(childComplexity), true
+	case "IndicatorCell.qpvResidents":
+		if e.ComplexityRoot.IndicatorCell.QpvResidents == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IndicatorCell.QpvResidents(childComplexity), true
+	case "IndicatorCell.qualification":
+		if e.ComplexityRoot.IndicatorCell.Qualification == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IndicatorCell.Qualification(childComplexity), true
+	case "IndicatorCell.region":
+		if e.ComplexityRoot.IndicatorCell.Region == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IndicatorCell.Region(childComplexity), true
+	case "IndicatorCell.session":
+		if e.ComplexityRoot.IndicatorCell.Session == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IndicatorCell.Session(childComplexity), true
+	case "IndicatorCell.sessionId":
+		if e.ComplexityRoot.IndicatorCell.SessionID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IndicatorCell.SessionID(childComplexity), true
+	case "IndicatorCell.sex":
+		if e.ComplexityRoot.IndicatorCell.Sex == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IndicatorCell.Sex(childComplexity), true
+	case "IndicatorCell.totalOver":
+		if e.ComplexityRoot.IndicatorCell.TotalOver == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IndicatorCell.TotalOver(childComplexity), true
+	case "IndicatorCell.women":
+		if e.ComplexityRoot.IndicatorCell.Women == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IndicatorCell.Women(childComplexity), true
+	case "IndicatorCell.womenRate":
+		if e.ComplexityRoot.IndicatorCell.WomenRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IndicatorCell.WomenRate(childComplexity), true
+	case "IndicatorCell.year":
+		if e.ComplexityRoot.IndicatorCell.Year == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IndicatorCell.Year(childComplexity), true
+
+	case "IndicatorTable.cells":
+		if e.ComplexityRoot.IndicatorTable.Cells == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IndicatorTable.Cells(childComplexity), true
+	case "IndicatorTable.confidential":
+		if e.ComplexityRoot.IndicatorTable.Confidential == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IndicatorTable.Confidential(childComplexity), true
+	case "IndicatorTable.dimensions":
+		if e.ComplexityRoot.IndicatorTable.Dimensions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IndicatorTable.Dimensions(childComplexity), true
+	case "IndicatorTable.national":
+		if e.ComplexityRoot.IndicatorTable.National == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IndicatorTable.National(childComplexity), true
+	case "IndicatorTable.suppressedValues":
+		if e.ComplexityRoot.IndicatorTable.SuppressedValues == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IndicatorTable.SuppressedValues(childComplexity), true
+	case "IndicatorTable.threshold":
+		if e.ComplexityRoot.IndicatorTable.Threshold == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IndicatorTable.Threshold(childComplexity), true
+	case "IndicatorTable.total":
+		if e.ComplexityRoot.IndicatorTable.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IndicatorTable.Total(childComplexity), true
+
 	case "KeyFigures.activeFormations":
 		if e.ComplexityRoot.KeyFigures.ActiveFormations == nil {
 			break
@@ -1807,6 +2178,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.FundingAgreements(childComplexity, args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
+	case "Query.indicators":
+		if e.ComplexityRoot.Query.Indicators == nil {
+			break
+		}
+
+		args, err := ec.field_Query_indicators_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Indicators(childComplexity, args["groupBy"].([]model.IndicatorDimension), args["filter"].(*model.IndicatorFilter), args["margins"].(*bool)), true
 
 	case "Query.keyFigures":
 		if e.ComplexityRoot.Query.KeyFigures == nil {
@@ -1898,6 +2280,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Sessions(childComplexity, args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string), args["filter"].(*model.SessionFilter)), true
+	case "Query.targetProgress":
+		if e.ComplexityRoot.Query.TargetProgress == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.TargetProgress(childComplexity), true
+
+	case "Rate.confidential":
+		if e.ComplexityRoot.Rate.Confidential == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Rate.Confidential(childComplexity), true
+	case "Rate.percent":
+		if e.ComplexityRoot.Rate.Percent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Rate.Percent(childComplexity), true
+	case "Rate.published":
+		if e.ComplexityRoot.Rate.Published == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Rate.Published(childComplexity), true
+	case "Rate.reason":
+		if e.ComplexityRoot.Rate.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Rate.Reason(childComplexity), true
 
 	case "Region.activeFormations":
 		if e.ComplexityRoot.Region.ActiveFormations == nil {
@@ -1940,6 +2353,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Region.Name(childComplexity), true
+
+	case "ScopeTargetProgress.atDueDate":
+		if e.ComplexityRoot.ScopeTargetProgress.AtDueDate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScopeTargetProgress.AtDueDate(childComplexity), true
+	case "ScopeTargetProgress.code":
+		if e.ComplexityRoot.ScopeTargetProgress.Code == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScopeTargetProgress.Code(childComplexity), true
+	case "ScopeTargetProgress.current":
+		if e.ComplexityRoot.ScopeTargetProgress.Current == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScopeTargetProgress.Current(childComplexity), true
+	case "ScopeTargetProgress.dueOn":
+		if e.ComplexityRoot.ScopeTargetProgress.DueOn == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScopeTargetProgress.DueOn(childComplexity), true
+	case "ScopeTargetProgress.label":
+		if e.ComplexityRoot.ScopeTargetProgress.Label == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScopeTargetProgress.Label(childComplexity), true
+	case "ScopeTargetProgress.target":
+		if e.ComplexityRoot.ScopeTargetProgress.Target == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScopeTargetProgress.Target(childComplexity), true
 
 	case "SeedGrant.amountEur":
 		if e.ComplexityRoot.SeedGrant.AmountEur == nil {
@@ -2095,6 +2545,44 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.TargetProgress.Target(childComplexity), true
 
+	case "TargetReport.national":
+		if e.ComplexityRoot.TargetReport.National == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TargetReport.National(childComplexity), true
+	case "TargetReport.scope":
+		if e.ComplexityRoot.TargetReport.Scope == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TargetReport.Scope(childComplexity), true
+
+	case "TargetValue.confidential":
+		if e.ComplexityRoot.TargetValue.Confidential == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TargetValue.Confidential(childComplexity), true
+	case "TargetValue.published":
+		if e.ComplexityRoot.TargetValue.Published == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TargetValue.Published(childComplexity), true
+	case "TargetValue.reason":
+		if e.ComplexityRoot.TargetValue.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TargetValue.Reason(childComplexity), true
+	case "TargetValue.value":
+		if e.ComplexityRoot.TargetValue.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TargetValue.Value(childComplexity), true
+
 	case "YearFigures.formationsLabelled":
 		if e.ComplexityRoot.YearFigures.FormationsLabelled == nil {
 			break
@@ -2142,6 +2630,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("FormationFilter", ec.unmarshalInputFormationFilter),
+			graphql.NewInputUnmarshaler("IndicatorFilter", ec.unmarshalInputIndicatorFilter),
 			graphql.NewInputUnmarshaler("SessionFilter", ec.unmarshalInputSessionFilter),
 		)
 	}
@@ -2216,6 +2705,17 @@ func newExecutionContext(
 			deferredResults,
 		),
 	}
+}
+
+//go:embed "schema/indicators.graphqls"
+var sourcesFS embed.FS
+
+func sourceData(filename string) string {
+	data, err := sourcesFS.ReadFile(filename)
+	if err != nil {
+		panic(fmt.Sprintf("codegen problem: %s not available", filename))
+	}
+	return string(data)
 }
 
 var sources = []*ast.Source{
@@ -3313,6 +3813,7 @@ type Mutation {
   revokeCurrentKey: Boolean! @partner
 }
 `, BuiltIn: false},
+	{Name: "schema/indicators.graphqls", Input: sourceData("schema/indicators.graphqls"), BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
@@ -3386,6 +3887,20 @@ func (ec *executionContext) childFields_AidApplicationEdge(ctx context.Context, 
 		return ec.fieldContext_AidApplicationEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AidApplicationEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_Amount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "eur":
+		return ec.fieldContext_Amount_eur(ctx, field)
+	case "published":
+		return ec.fieldContext_Amount_published(ctx, field)
+	case "reason":
+		return ec.fieldContext_Amount_reason(ctx, field)
+	case "confidential":
+		return ec.fieldContext_Amount_confidential(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Amount", field.Name)
 }
 
 func (ec *executionContext) childFields_Count(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3676,6 +4191,98 @@ func (ec *executionContext) childFields_FundingAgreementEdge(ctx context.Context
 	return nil, fmt.Errorf("no field named %q was found under type FundingAgreementEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_IndicatorCell(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "totalOver":
+		return ec.fieldContext_IndicatorCell_totalOver(ctx, field)
+	case "region":
+		return ec.fieldContext_IndicatorCell_region(ctx, field)
+	case "department":
+		return ec.fieldContext_IndicatorCell_department(ctx, field)
+	case "formationId":
+		return ec.fieldContext_IndicatorCell_formationId(ctx, field)
+	case "formation":
+		return ec.fieldContext_IndicatorCell_formation(ctx, field)
+	case "sessionId":
+		return ec.fieldContext_IndicatorCell_sessionId(ctx, field)
+	case "session":
+		return ec.fieldContext_IndicatorCell_session(ctx, field)
+	case "labellingCall":
+		return ec.fieldContext_IndicatorCell_labellingCall(ctx, field)
+	case "year":
+		return ec.fieldContext_IndicatorCell_year(ctx, field)
+	case "jobFamily":
+		return ec.fieldContext_IndicatorCell_jobFamily(ctx, field)
+	case "sex":
+		return ec.fieldContext_IndicatorCell_sex(ctx, field)
+	case "ageBand":
+		return ec.fieldContext_IndicatorCell_ageBand(ctx, field)
+	case "qualification":
+		return ec.fieldContext_IndicatorCell_qualification(ctx, field)
+	case "priorSituation":
+		return ec.fieldContext_IndicatorCell_priorSituation(ctx, field)
+	case "learners":
+		return ec.fieldContext_IndicatorCell_learners(ctx, field)
+	case "women":
+		return ec.fieldContext_IndicatorCell_women(ctx, field)
+	case "neet":
+		return ec.fieldContext_IndicatorCell_neet(ctx, field)
+	case "lowQualifiedNeetYouth":
+		return ec.fieldContext_IndicatorCell_lowQualifiedNeetYouth(ctx, field)
+	case "qpvResidents":
+		return ec.fieldContext_IndicatorCell_qpvResidents(ctx, field)
+	case "finished":
+		return ec.fieldContext_IndicatorCell_finished(ctx, field)
+	case "completed":
+		return ec.fieldContext_IndicatorCell_completed(ctx, field)
+	case "measuredM3":
+		return ec.fieldContext_IndicatorCell_measuredM3(ctx, field)
+	case "positiveM3":
+		return ec.fieldContext_IndicatorCell_positiveM3(ctx, field)
+	case "aidApplicants":
+		return ec.fieldContext_IndicatorCell_aidApplicants(ctx, field)
+	case "aidGranted":
+		return ec.fieldContext_IndicatorCell_aidGranted(ctx, field)
+	case "aidAmountEur":
+		return ec.fieldContext_IndicatorCell_aidAmountEur(ctx, field)
+	case "womenRate":
+		return ec.fieldContext_IndicatorCell_womenRate(ctx, field)
+	case "neetRate":
+		return ec.fieldContext_IndicatorCell_neetRate(ctx, field)
+	case "lowQualifiedNeetYouthRate":
+		return ec.fieldContext_IndicatorCell_lowQualifiedNeetYouthRate(ctx, field)
+	case "qpvRate":
+		return ec.fieldContext_IndicatorCell_qpvRate(ctx, field)
+	case "completionRate":
+		return ec.fieldContext_IndicatorCell_completionRate(ctx, field)
+	case "positiveExitRateM3":
+		return ec.fieldContext_IndicatorCell_positiveExitRateM3(ctx, field)
+	case "aidGrantRate":
+		return ec.fieldContext_IndicatorCell_aidGrantRate(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type IndicatorCell", field.Name)
+}
+
+func (ec *executionContext) childFields_IndicatorTable(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "dimensions":
+		return ec.fieldContext_IndicatorTable_dimensions(ctx, field)
+	case "threshold":
+		return ec.fieldContext_IndicatorTable_threshold(ctx, field)
+	case "confidential":
+		return ec.fieldContext_IndicatorTable_confidential(ctx, field)
+	case "cells":
+		return ec.fieldContext_IndicatorTable_cells(ctx, field)
+	case "total":
+		return ec.fieldContext_IndicatorTable_total(ctx, field)
+	case "national":
+		return ec.fieldContext_IndicatorTable_national(ctx, field)
+	case "suppressedValues":
+		return ec.fieldContext_IndicatorTable_suppressedValues(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type IndicatorTable", field.Name)
+}
+
 func (ec *executionContext) childFields_KeyFigures(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "listedFormations":
@@ -3884,6 +4491,20 @@ func (ec *executionContext) childFields_Qpv(ctx context.Context, field graphql.C
 	return nil, fmt.Errorf("no field named %q was found under type Qpv", field.Name)
 }
 
+func (ec *executionContext) childFields_Rate(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "percent":
+		return ec.fieldContext_Rate_percent(ctx, field)
+	case "published":
+		return ec.fieldContext_Rate_published(ctx, field)
+	case "reason":
+		return ec.fieldContext_Rate_reason(ctx, field)
+	case "confidential":
+		return ec.fieldContext_Rate_confidential(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Rate", field.Name)
+}
+
 func (ec *executionContext) childFields_Region(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -3900,6 +4521,24 @@ func (ec *executionContext) childFields_Region(ctx context.Context, field graphq
 		return ec.fieldContext_Region_formations(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Region", field.Name)
+}
+
+func (ec *executionContext) childFields_ScopeTargetProgress(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "code":
+		return ec.fieldContext_ScopeTargetProgress_code(ctx, field)
+	case "label":
+		return ec.fieldContext_ScopeTargetProgress_label(ctx, field)
+	case "target":
+		return ec.fieldContext_ScopeTargetProgress_target(ctx, field)
+	case "dueOn":
+		return ec.fieldContext_ScopeTargetProgress_dueOn(ctx, field)
+	case "atDueDate":
+		return ec.fieldContext_ScopeTargetProgress_atDueDate(ctx, field)
+	case "current":
+		return ec.fieldContext_ScopeTargetProgress_current(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ScopeTargetProgress", field.Name)
 }
 
 func (ec *executionContext) childFields_SeedGrant(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3978,6 +4617,30 @@ func (ec *executionContext) childFields_TargetProgress(ctx context.Context, fiel
 		return ec.fieldContext_TargetProgress_dueOn(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type TargetProgress", field.Name)
+}
+
+func (ec *executionContext) childFields_TargetReport(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "national":
+		return ec.fieldContext_TargetReport_national(ctx, field)
+	case "scope":
+		return ec.fieldContext_TargetReport_scope(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TargetReport", field.Name)
+}
+
+func (ec *executionContext) childFields_TargetValue(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "value":
+		return ec.fieldContext_TargetValue_value(ctx, field)
+	case "published":
+		return ec.fieldContext_TargetValue_published(ctx, field)
+	case "reason":
+		return ec.fieldContext_TargetValue_reason(ctx, field)
+	case "confidential":
+		return ec.fieldContext_TargetValue_confidential(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TargetValue", field.Name)
 }
 
 func (ec *executionContext) childFields_YearFigures(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4539,6 +5202,36 @@ func (ec *executionContext) field_Query_fundingAgreements_args(ctx context.Conte
 		return nil, err
 	}
 	args["before"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_indicators_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "groupBy",
+		func(ctx context.Context, v any) ([]model.IndicatorDimension, error) {
+			return ec.unmarshalNIndicatorDimension2ᚕgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐIndicatorDimensionᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["groupBy"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.IndicatorFilter, error) {
+			return ec.unmarshalOIndicatorFilter2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐIndicatorFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "margins",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["margins"] = arg2
 	return args, nil
 }
 
@@ -5439,6 +6132,98 @@ func (ec *executionContext) fieldContext_AidApplicationEdge_node(_ context.Conte
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Amount_eur(ctx context.Context, field graphql.CollectedField, obj *model.Amount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Amount_eur(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Eur, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Amount_eur(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Amount", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Amount_published(ctx context.Context, field graphql.CollectedField, obj *model.Amount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Amount_published(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Published, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Amount_published(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Amount", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Amount_reason(ctx context.Context, field graphql.CollectedField, obj *model.Amount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Amount_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SuppressionReason) graphql.Marshaler {
+			return ec.marshalOSuppressionReason2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐSuppressionReason(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Amount_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Amount", field, false, false, "SuppressionReason")
+}
+
+func (ec *executionContext) _Amount_confidential(ctx context.Context, field graphql.CollectedField, obj *model.Amount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Amount_confidential(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Confidential, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Amount_confidential(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Amount", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _Count_value(ctx context.Context, field graphql.CollectedField, obj *model.Count) (ret graphql.Marshaler) {
@@ -8189,6 +8974,1169 @@ func (ec *executionContext) fieldContext_FundingAgreementEdge_node(_ context.Con
 	return fc, nil
 }
 
+func (ec *executionContext) _IndicatorCell_totalOver(ctx context.Context, field graphql.CollectedField, obj *model.IndicatorCell) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IndicatorCell_totalOver(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalOver, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.IndicatorDimension) graphql.Marshaler {
+			return ec.marshalNIndicatorDimension2ᚕgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐIndicatorDimensionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IndicatorCell_totalOver(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IndicatorCell", field, false, false, "IndicatorDimension")
+}
+
+func (ec *executionContext) _IndicatorCell_region(ctx context.Context, field graphql.CollectedField, obj *model.IndicatorCell) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IndicatorCell_region(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.IndicatorCell().Region(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Region) graphql.Marshaler {
+			return ec.marshalORegion2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐRegion(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_IndicatorCell_region(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "IndicatorCell",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Region(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _IndicatorCell_department(ctx context.Context, field graphql.CollectedField, obj *model.IndicatorCell) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IndicatorCell_department(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.IndicatorCell().Department(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Department) graphql.Marshaler {
+			return ec.marshalODepartment2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐDepartment(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_IndicatorCell_department(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "IndicatorCell",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Department(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _IndicatorCell_formationId(ctx context.Context, field graphql.CollectedField, obj *model.IndicatorCell) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IndicatorCell_formationId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FormationID(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_IndicatorCell_formationId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IndicatorCell", field, true, false, "ID")
+}
+
+func (ec *executionContext) _IndicatorCell_formation(ctx context.Context, field graphql.CollectedField, obj *model.IndicatorCell) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IndicatorCell_formation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.IndicatorCell().Formation(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Formation) graphql.Marshaler {
+			return ec.marshalOFormation2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐFormation(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_IndicatorCell_formation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "IndicatorCell",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Formation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _IndicatorCell_sessionId(ctx context.Context, field graphql.CollectedField, obj *model.IndicatorCell) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IndicatorCell_sessionId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SessionID(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_IndicatorCell_sessionId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IndicatorCell", field, true, false, "ID")
+}
+
+func (ec *executionContext) _IndicatorCell_session(ctx context.Context, field graphql.CollectedField, obj *model.IndicatorCell) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IndicatorCell_session(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.IndicatorCell().Session(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Session) graphql.Marshaler {
+			return ec.marshalOSession2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐSession(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_IndicatorCell_session(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "IndicatorCell",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Session(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _IndicatorCell_labellingCall(ctx context.Context, field graphql.CollectedField, obj *model.IndicatorCell) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IndicatorCell_labellingCall(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.IndicatorCell().LabellingCall(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.LabellingCall) graphql.Marshaler {
+			return ec.marshalOLabellingCall2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐLabellingCall(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_IndicatorCell_labellingCall(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "IndicatorCell",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LabellingCall(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _IndicatorCell_year(ctx context.Context, field graphql.CollectedField, obj *model.IndicatorCell) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IndicatorCell_year(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Year, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_IndicatorCell_year(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IndicatorCell", field, false, false, "Int")
+}
+
+func (ec *executionContext) _IndicatorCell_jobFamily(ctx context.Context, field graphql.CollectedField, obj *model.IndicatorCell) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IndicatorCell_jobFamily(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.JobFamily, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.JobFamily) graphql.Marshaler {
+			return ec.marshalOJobFamily2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐJobFamily(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_IndicatorCell_jobFamily(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IndicatorCell", field, false, false, "JobFamily")
+}
+
+func (ec *executionContext) _IndicatorCell_sex(ctx context.Context, field graphql.CollectedField, obj *model.IndicatorCell) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IndicatorCell_sex(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sex, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Sex) graphql.Marshaler {
+			return ec.marshalOSex2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐSex(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_IndicatorCell_sex(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IndicatorCell", field, false, false, "Sex")
+}
+
+func (ec *executionContext) _IndicatorCell_ageBand(ctx context.Context, field graphql.CollectedField, obj *model.IndicatorCell) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IndicatorCell_ageBand(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AgeBand, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AgeBand) graphql.Marshaler {
+			return ec.marshalOAgeBand2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐAgeBand(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_IndicatorCell_ageBand(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IndicatorCell", field, false, false, "AgeBand")
+}
+
+func (ec *executionContext) _IndicatorCell_qualification(ctx context.Context, field graphql.CollectedField, obj *model.IndicatorCell) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IndicatorCell_qualification(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Qualification, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Qualification) graphql.Marshaler {
+			return ec.marshalOQualification2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐQualification(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_IndicatorCell_qualification(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IndicatorCell", field, false, false, "Qualification")
+}
+
+func (ec *executionContext) _IndicatorCell_priorSituation(ctx context.Context, field graphql.CollectedField, obj *model.IndicatorCell) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IndicatorCell_priorSituation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PriorSituation, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PriorSituation) graphql.Marshaler {
+			return ec.marshalOPriorSituation2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐPriorSituation(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_IndicatorCell_priorSituation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IndicatorCell", field, false, false, "PriorSituation")
+}
+
+func (ec *executionContext) _IndicatorCell_learners(ctx context.Context, field graphql.CollectedField, obj *model.IndicatorCell) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IndicatorCell_learners(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Learners, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Count) graphql.Marshaler {
+			return ec.marshalNCount2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐCount(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IndicatorCell_learners(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "IndicatorCell",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Count(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _IndicatorCell_women(ctx context.Context, field graphql.CollectedField, obj *model.IndicatorCell) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IndicatorCell_women(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Women, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Count) graphql.Marshaler {
+			return ec.marshalNCount2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐCount(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IndicatorCell_women(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "IndicatorCell",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Count(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _IndicatorCell_neet(ctx context.Context, field graphql.CollectedField, obj *model.IndicatorCell) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IndicatorCell_neet(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Neet, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Count) graphql.Marshaler {
+			return ec.marshalNCount2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐCount(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IndicatorCell_neet(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "IndicatorCell",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Count(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _IndicatorCell_lowQualifiedNeetYouth(ctx context.Context, field graphql.CollectedField, obj *model.IndicatorCell) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IndicatorCell_lowQualifiedNeetYouth(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LowQualifiedNeetYouth, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Count) graphql.Marshaler {
+			return ec.marshalNCount2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐCount(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IndicatorCell_lowQualifiedNeetYouth(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "IndicatorCell",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Count(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _IndicatorCell_qpvResidents(ctx context.Context, field graphql.CollectedField, obj *model.IndicatorCell) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IndicatorCell_qpvResidents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.QpvResidents, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Count) graphql.Marshaler {
+			return ec.marshalNCount2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐCount(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IndicatorCell_qpvResidents(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "IndicatorCell",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Count(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _IndicatorCell_finished(ctx context.Context, field graphql.CollectedField, obj *model.IndicatorCell) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IndicatorCell_finished(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Finished, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Count) graphql.Marshaler {
+			return ec.marshalNCount2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐCount(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IndicatorCell_finished(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "IndicatorCell",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Count(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _IndicatorCell_completed(ctx context.Context, field graphql.CollectedField, obj *model.IndicatorCell) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IndicatorCell_completed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Completed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Count) graphql.Marshaler {
+			return ec.marshalNCount2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐCount(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IndicatorCell_completed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "IndicatorCell",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Count(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _IndicatorCell_measuredM3(ctx context.Context, field graphql.CollectedField, obj *model.IndicatorCell) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IndicatorCell_measuredM3(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MeasuredM3, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Count) graphql.Marshaler {
+			return ec.marshalNCount2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐCount(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IndicatorCell_measuredM3(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "IndicatorCell",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Count(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _IndicatorCell_positiveM3(ctx context.Context, field graphql.CollectedField, obj *model.IndicatorCell) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IndicatorCell_positiveM3(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PositiveM3, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Count) graphql.Marshaler {
+			return ec.marshalNCount2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐCount(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IndicatorCell_positiveM3(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "IndicatorCell",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Count(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _IndicatorCell_aidApplicants(ctx context.Context, field graphql.CollectedField, obj *model.IndicatorCell) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IndicatorCell_aidApplicants(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AidApplicants, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Count) graphql.Marshaler {
+			return ec.marshalNCount2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐCount(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IndicatorCell_aidApplicants(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "IndicatorCell",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Count(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _IndicatorCell_aidGranted(ctx context.Context, field graphql.CollectedField, obj *model.IndicatorCell) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IndicatorCell_aidGranted(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AidGranted, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Count) graphql.Marshaler {
+			return ec.marshalNCount2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐCount(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IndicatorCell_aidGranted(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "IndicatorCell",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Count(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _IndicatorCell_aidAmountEur(ctx context.Context, field graphql.CollectedField, obj *model.IndicatorCell) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IndicatorCell_aidAmountEur(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AidAmountEur, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Amount) graphql.Marshaler {
+			return ec.marshalNAmount2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐAmount(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IndicatorCell_aidAmountEur(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "IndicatorCell",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Amount(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _IndicatorCell_womenRate(ctx context.Context, field graphql.CollectedField, obj *model.IndicatorCell) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IndicatorCell_womenRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WomenRate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Rate) graphql.Marshaler {
+			return ec.marshalNRate2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐRate(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IndicatorCell_womenRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "IndicatorCell",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Rate(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _IndicatorCell_neetRate(ctx context.Context, field graphql.CollectedField, obj *model.IndicatorCell) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IndicatorCell_neetRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NeetRate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Rate) graphql.Marshaler {
+			return ec.marshalNRate2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐRate(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IndicatorCell_neetRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "IndicatorCell",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Rate(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _IndicatorCell_lowQualifiedNeetYouthRate(ctx context.Context, field graphql.CollectedField, obj *model.IndicatorCell) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IndicatorCell_lowQualifiedNeetYouthRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LowQualifiedNeetYouthRate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Rate) graphql.Marshaler {
+			return ec.marshalNRate2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐRate(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IndicatorCell_lowQualifiedNeetYouthRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "IndicatorCell",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Rate(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _IndicatorCell_qpvRate(ctx context.Context, field graphql.CollectedField, obj *model.IndicatorCell) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IndicatorCell_qpvRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.QpvRate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Rate) graphql.Marshaler {
+			return ec.marshalNRate2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐRate(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IndicatorCell_qpvRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "IndicatorCell",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Rate(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _IndicatorCell_completionRate(ctx context.Context, field graphql.CollectedField, obj *model.IndicatorCell) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IndicatorCell_completionRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CompletionRate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Rate) graphql.Marshaler {
+			return ec.marshalNRate2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐRate(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IndicatorCell_completionRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "IndicatorCell",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Rate(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _IndicatorCell_positiveExitRateM3(ctx context.Context, field graphql.CollectedField, obj *model.IndicatorCell) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IndicatorCell_positiveExitRateM3(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PositiveExitRateM3, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Rate) graphql.Marshaler {
+			return ec.marshalNRate2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐRate(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IndicatorCell_positiveExitRateM3(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "IndicatorCell",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Rate(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _IndicatorCell_aidGrantRate(ctx context.Context, field graphql.CollectedField, obj *model.IndicatorCell) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IndicatorCell_aidGrantRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AidGrantRate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Rate) graphql.Marshaler {
+			return ec.marshalNRate2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐRate(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IndicatorCell_aidGrantRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "IndicatorCell",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Rate(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _IndicatorTable_dimensions(ctx context.Context, field graphql.CollectedField, obj *model.IndicatorTable) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IndicatorTable_dimensions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Dimensions, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.IndicatorDimension) graphql.Marshaler {
+			return ec.marshalNIndicatorDimension2ᚕgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐIndicatorDimensionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IndicatorTable_dimensions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IndicatorTable", field, false, false, "IndicatorDimension")
+}
+
+func (ec *executionContext) _IndicatorTable_threshold(ctx context.Context, field graphql.CollectedField, obj *model.IndicatorTable) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IndicatorTable_threshold(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Threshold, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IndicatorTable_threshold(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IndicatorTable", field, false, false, "Int")
+}
+
+func (ec *executionContext) _IndicatorTable_confidential(ctx context.Context, field graphql.CollectedField, obj *model.IndicatorTable) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IndicatorTable_confidential(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Confidential, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IndicatorTable_confidential(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IndicatorTable", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _IndicatorTable_cells(ctx context.Context, field graphql.CollectedField, obj *model.IndicatorTable) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IndicatorTable_cells(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cells, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.IndicatorCell) graphql.Marshaler {
+			return ec.marshalNIndicatorCell2ᚕᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐIndicatorCellᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IndicatorTable_cells(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "IndicatorTable",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_IndicatorCell(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _IndicatorTable_total(ctx context.Context, field graphql.CollectedField, obj *model.IndicatorTable) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IndicatorTable_total(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Total, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.IndicatorCell) graphql.Marshaler {
+			return ec.marshalOIndicatorCell2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐIndicatorCell(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_IndicatorTable_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "IndicatorTable",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_IndicatorCell(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _IndicatorTable_national(ctx context.Context, field graphql.CollectedField, obj *model.IndicatorTable) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IndicatorTable_national(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.IndicatorTable().National(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.IndicatorCell) graphql.Marshaler {
+			return ec.marshalNIndicatorCell2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐIndicatorCell(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IndicatorTable_national(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "IndicatorTable",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_IndicatorCell(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _IndicatorTable_suppressedValues(ctx context.Context, field graphql.CollectedField, obj *model.IndicatorTable) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IndicatorTable_suppressedValues(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SuppressedValues, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IndicatorTable_suppressedValues(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IndicatorTable", field, false, false, "Int")
+}
+
 func (ec *executionContext) _KeyFigures_listedFormations(ctx context.Context, field graphql.CollectedField, obj *model.KeyFigures) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10709,6 +12657,100 @@ func (ec *executionContext) fieldContext_Query_entitlements(ctx context.Context,
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_indicators(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_indicators(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Indicators(ctx, fc.Args["groupBy"].([]model.IndicatorDimension), fc.Args["filter"].(*model.IndicatorFilter), fc.Args["margins"].(*bool))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				min, err := ec.unmarshalNAccessLevel2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐAccessLevel(ctx, "AGGREGATE")
+				if err != nil {
+					var zeroVal *model.IndicatorTable
+					return zeroVal, err
+				}
+				if ec.Directives.Level == nil {
+					var zeroVal *model.IndicatorTable
+					return zeroVal, errors.New("directive level is not implemented")
+				}
+				return ec.Directives.Level(ctx, nil, directive0, min)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.IndicatorTable) graphql.Marshaler {
+			return ec.marshalNIndicatorTable2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐIndicatorTable(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_indicators(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_IndicatorTable(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_indicators_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_targetProgress(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_targetProgress(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().TargetProgress(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.TargetReport) graphql.Marshaler {
+			return ec.marshalNTargetReport2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐTargetReport(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_targetProgress(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TargetReport(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10783,6 +12825,98 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Rate_percent(ctx context.Context, field graphql.CollectedField, obj *model.Rate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Rate_percent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Percent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Rate_percent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Rate", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Rate_published(ctx context.Context, field graphql.CollectedField, obj *model.Rate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Rate_published(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Published, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Rate_published(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Rate", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Rate_reason(ctx context.Context, field graphql.CollectedField, obj *model.Rate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Rate_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SuppressionReason) graphql.Marshaler {
+			return ec.marshalOSuppressionReason2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐSuppressionReason(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Rate_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Rate", field, false, false, "SuppressionReason")
+}
+
+func (ec *executionContext) _Rate_confidential(ctx context.Context, field graphql.CollectedField, obj *model.Rate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Rate_confidential(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Confidential, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Rate_confidential(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Rate", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _Region_id(ctx context.Context, field graphql.CollectedField, obj *model.Region) (ret graphql.Marshaler) {
@@ -10949,6 +13083,162 @@ func (ec *executionContext) fieldContext_Region_formations(ctx context.Context, 
 	if fc.Args, err = ec.field_Region_formations_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ScopeTargetProgress_code(ctx context.Context, field graphql.CollectedField, obj *model.ScopeTargetProgress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScopeTargetProgress_code(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Code, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScopeTargetProgress_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScopeTargetProgress", field, false, false, "String")
+}
+
+func (ec *executionContext) _ScopeTargetProgress_label(ctx context.Context, field graphql.CollectedField, obj *model.ScopeTargetProgress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScopeTargetProgress_label(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Label, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScopeTargetProgress_label(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScopeTargetProgress", field, false, false, "String")
+}
+
+func (ec *executionContext) _ScopeTargetProgress_target(ctx context.Context, field graphql.CollectedField, obj *model.ScopeTargetProgress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScopeTargetProgress_target(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Target, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScopeTargetProgress_target(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScopeTargetProgress", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ScopeTargetProgress_dueOn(ctx context.Context, field graphql.CollectedField, obj *model.ScopeTargetProgress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScopeTargetProgress_dueOn(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DueOn, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Date) graphql.Marshaler {
+			return ec.marshalNDate2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐDate(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScopeTargetProgress_dueOn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScopeTargetProgress", field, false, false, "Date")
+}
+
+func (ec *executionContext) _ScopeTargetProgress_atDueDate(ctx context.Context, field graphql.CollectedField, obj *model.ScopeTargetProgress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScopeTargetProgress_atDueDate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AtDueDate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.TargetValue) graphql.Marshaler {
+			return ec.marshalNTargetValue2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐTargetValue(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScopeTargetProgress_atDueDate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ScopeTargetProgress",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TargetValue(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ScopeTargetProgress_current(ctx context.Context, field graphql.CollectedField, obj *model.ScopeTargetProgress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScopeTargetProgress_current(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Current, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.TargetValue) graphql.Marshaler {
+			return ec.marshalNTargetValue2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐTargetValue(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScopeTargetProgress_current(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ScopeTargetProgress",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TargetValue(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -11614,6 +13904,180 @@ func (ec *executionContext) _TargetProgress_dueOn(ctx context.Context, field gra
 }
 func (ec *executionContext) fieldContext_TargetProgress_dueOn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("TargetProgress", field, false, false, "Date")
+}
+
+func (ec *executionContext) _TargetReport_national(ctx context.Context, field graphql.CollectedField, obj *model.TargetReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TargetReport_national(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.National, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.TargetProgress) graphql.Marshaler {
+			return ec.marshalNTargetProgress2ᚕᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐTargetProgressᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TargetReport_national(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "TargetReport",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TargetProgress(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _TargetReport_scope(ctx context.Context, field graphql.CollectedField, obj *model.TargetReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TargetReport_scope(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.TargetReport().Scope(ctx, obj)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				min, err := ec.unmarshalNAccessLevel2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐAccessLevel(ctx, "AGGREGATE")
+				if err != nil {
+					var zeroVal []*model.ScopeTargetProgress
+					return zeroVal, err
+				}
+				if ec.Directives.Level == nil {
+					var zeroVal []*model.ScopeTargetProgress
+					return zeroVal, errors.New("directive level is not implemented")
+				}
+				return ec.Directives.Level(ctx, obj, directive0, min)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ScopeTargetProgress) graphql.Marshaler {
+			return ec.marshalOScopeTargetProgress2ᚕᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐScopeTargetProgressᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TargetReport_scope(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "TargetReport",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ScopeTargetProgress(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _TargetValue_value(ctx context.Context, field graphql.CollectedField, obj *model.TargetValue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TargetValue_value(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Value, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TargetValue_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TargetValue", field, false, false, "Float")
+}
+
+func (ec *executionContext) _TargetValue_published(ctx context.Context, field graphql.CollectedField, obj *model.TargetValue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TargetValue_published(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Published, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TargetValue_published(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TargetValue", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _TargetValue_reason(ctx context.Context, field graphql.CollectedField, obj *model.TargetValue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TargetValue_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SuppressionReason) graphql.Marshaler {
+			return ec.marshalOSuppressionReason2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐSuppressionReason(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TargetValue_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TargetValue", field, false, false, "SuppressionReason")
+}
+
+func (ec *executionContext) _TargetValue_confidential(ctx context.Context, field graphql.CollectedField, obj *model.TargetValue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TargetValue_confidential(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Confidential, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TargetValue_confidential(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TargetValue", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _YearFigures_year(ctx context.Context, field graphql.CollectedField, obj *model.YearFigures) (ret graphql.Marshaler) {
@@ -12932,6 +15396,90 @@ func UnmarshalFormationFilter(ctx context.Context, raw any) (model.FormationFilt
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputIndicatorFilter(ctx context.Context, obj any) (model.IndicatorFilter, error) {
+	var it model.IndicatorFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"regionCode", "departmentCode", "formationId", "sessionId", "labellingCall", "year", "jobFamily"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "regionCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("regionCode"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RegionCode = data
+		case "departmentCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("departmentCode"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DepartmentCode = data
+		case "formationId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("formationId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FormationID = data
+		case "sessionId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sessionId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SessionID = data
+		case "labellingCall":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("labellingCall"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LabellingCall = data
+		case "year":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("year"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Year = data
+		case "jobFamily":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("jobFamily"))
+			data, err := ec.unmarshalOJobFamily2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐJobFamily(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.JobFamily = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalIndicatorFilter unmarshals raw into the IndicatorFilter input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalIndicatorFilter(ctx context.Context, raw any) (model.IndicatorFilter, error) {
+	var out model.IndicatorFilter
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "IndicatorFilter", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputSessionFilter(ctx context.Context, obj any) (model.SessionFilter, error) {
 	var it model.SessionFilter
 	if obj == nil {
@@ -13281,6 +15829,54 @@ func (ec *executionContext) _AidApplicationEdge(ctx context.Context, sel ast.Sel
 			}
 		case "node":
 			out.Values[i] = ec._AidApplicationEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var amountImplementors = []string{"Amount"}
+
+func (ec *executionContext) _Amount(ctx context.Context, sel ast.SelectionSet, obj *model.Amount) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, amountImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Amount")
+		case "eur":
+			out.Values[i] = ec._Amount_eur(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "published":
+			out.Values[i] = ec._Amount_published(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._Amount_reason(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "confidential":
+			out.Values[i] = ec._Amount_confidential(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -14232,6 +16828,268 @@ func (ec *executionContext) _FundingAgreementEdge(ctx context.Context, sel ast.S
 	return out
 }
 
+var indicatorCellImplementors = []string{"IndicatorCell"}
+
+func (ec *executionContext) _IndicatorCell(ctx context.Context, sel ast.SelectionSet, obj *model.IndicatorCell) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, indicatorCellImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("IndicatorCell")
+		case "totalOver":
+			out.Values[i] = ec._IndicatorCell_totalOver(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "region":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._IndicatorCell_region(ctx, field, obj)
+				})
+		case "department":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._IndicatorCell_department(ctx, field, obj)
+				})
+		case "formationId":
+			out.Values[i] = ec._IndicatorCell_formationId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "formation":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._IndicatorCell_formation(ctx, field, obj)
+				})
+		case "sessionId":
+			out.Values[i] = ec._IndicatorCell_sessionId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "session":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._IndicatorCell_session(ctx, field, obj)
+				})
+		case "labellingCall":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._IndicatorCell_labellingCall(ctx, field, obj)
+				})
+		case "year":
+			out.Values[i] = ec._IndicatorCell_year(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "jobFamily":
+			out.Values[i] = ec._IndicatorCell_jobFamily(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "sex":
+			out.Values[i] = ec._IndicatorCell_sex(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "ageBand":
+			out.Values[i] = ec._IndicatorCell_ageBand(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "qualification":
+			out.Values[i] = ec._IndicatorCell_qualification(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "priorSituation":
+			out.Values[i] = ec._IndicatorCell_priorSituation(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "learners":
+			out.Values[i] = ec._IndicatorCell_learners(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "women":
+			out.Values[i] = ec._IndicatorCell_women(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "neet":
+			out.Values[i] = ec._IndicatorCell_neet(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "lowQualifiedNeetYouth":
+			out.Values[i] = ec._IndicatorCell_lowQualifiedNeetYouth(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "qpvResidents":
+			out.Values[i] = ec._IndicatorCell_qpvResidents(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "finished":
+			out.Values[i] = ec._IndicatorCell_finished(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "completed":
+			out.Values[i] = ec._IndicatorCell_completed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "measuredM3":
+			out.Values[i] = ec._IndicatorCell_measuredM3(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "positiveM3":
+			out.Values[i] = ec._IndicatorCell_positiveM3(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "aidApplicants":
+			out.Values[i] = ec._IndicatorCell_aidApplicants(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "aidGranted":
+			out.Values[i] = ec._IndicatorCell_aidGranted(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "aidAmountEur":
+			out.Values[i] = ec._IndicatorCell_aidAmountEur(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "womenRate":
+			out.Values[i] = ec._IndicatorCell_womenRate(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "neetRate":
+			out.Values[i] = ec._IndicatorCell_neetRate(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "lowQualifiedNeetYouthRate":
+			out.Values[i] = ec._IndicatorCell_lowQualifiedNeetYouthRate(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "qpvRate":
+			out.Values[i] = ec._IndicatorCell_qpvRate(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "completionRate":
+			out.Values[i] = ec._IndicatorCell_completionRate(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "positiveExitRateM3":
+			out.Values[i] = ec._IndicatorCell_positiveExitRateM3(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "aidGrantRate":
+			out.Values[i] = ec._IndicatorCell_aidGrantRate(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var indicatorTableImplementors = []string{"IndicatorTable"}
+
+func (ec *executionContext) _IndicatorTable(ctx context.Context, sel ast.SelectionSet, obj *model.IndicatorTable) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, indicatorTableImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("IndicatorTable")
+		case "dimensions":
+			out.Values[i] = ec._IndicatorTable_dimensions(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "threshold":
+			out.Values[i] = ec._IndicatorTable_threshold(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "confidential":
+			out.Values[i] = ec._IndicatorTable_confidential(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "cells":
+			out.Values[i] = ec._IndicatorTable_cells(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "total":
+			out.Values[i] = ec._IndicatorTable_total(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "national":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._IndicatorTable_national(ctx, field, obj)
+				})
+		case "suppressedValues":
+			out.Values[i] = ec._IndicatorTable_suppressedValues(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var keyFiguresImplementors = []string{"KeyFigures"}
 
 func (ec *executionContext) _KeyFigures(ctx context.Context, sel ast.SelectionSet, obj *model.KeyFigures) graphql.Marshaler {
@@ -15099,6 +17957,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_entitlements(ctx, field)
 				})
+		case "indicators":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_indicators(ctx, field)
+				})
+		case "targetProgress":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_targetProgress(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -15112,6 +17982,54 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			})
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var rateImplementors = []string{"Rate"}
+
+func (ec *executionContext) _Rate(ctx context.Context, sel ast.SelectionSet, obj *model.Rate) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, rateImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Rate")
+		case "percent":
+			out.Values[i] = ec._Rate_percent(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "published":
+			out.Values[i] = ec._Rate_published(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._Rate_reason(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "confidential":
+			out.Values[i] = ec._Rate_confidential(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -15174,6 +18092,64 @@ func (ec *executionContext) _Region(ctx context.Context, sel ast.SelectionSet, o
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Region_formations(ctx, field, obj)
 				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var scopeTargetProgressImplementors = []string{"ScopeTargetProgress"}
+
+func (ec *executionContext) _ScopeTargetProgress(ctx context.Context, sel ast.SelectionSet, obj *model.ScopeTargetProgress) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, scopeTargetProgressImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ScopeTargetProgress")
+		case "code":
+			out.Values[i] = ec._ScopeTargetProgress_code(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "label":
+			out.Values[i] = ec._ScopeTargetProgress_label(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "target":
+			out.Values[i] = ec._ScopeTargetProgress_target(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "dueOn":
+			out.Values[i] = ec._ScopeTargetProgress_dueOn(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "atDueDate":
+			out.Values[i] = ec._ScopeTargetProgress_atDueDate(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "current":
+			out.Values[i] = ec._ScopeTargetProgress_current(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -15435,6 +18411,93 @@ func (ec *executionContext) _TargetProgress(ctx context.Context, sel ast.Selecti
 			}
 		case "dueOn":
 			out.Values[i] = ec._TargetProgress_dueOn(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var targetReportImplementors = []string{"TargetReport"}
+
+func (ec *executionContext) _TargetReport(ctx context.Context, sel ast.SelectionSet, obj *model.TargetReport) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, targetReportImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TargetReport")
+		case "national":
+			out.Values[i] = ec._TargetReport_national(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "scope":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._TargetReport_scope(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var targetValueImplementors = []string{"TargetValue"}
+
+func (ec *executionContext) _TargetValue(ctx context.Context, sel ast.SelectionSet, obj *model.TargetValue) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, targetValueImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TargetValue")
+		case "value":
+			out.Values[i] = ec._TargetValue_value(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "published":
+			out.Values[i] = ec._TargetValue_published(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._TargetValue_reason(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "confidential":
+			out.Values[i] = ec._TargetValue_confidential(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -15961,6 +19024,14 @@ func (ec *executionContext) marshalNAidStatus2githubᚗcomᚋgenᚑhubᚋgenhub�
 	return v
 }
 
+func (ec *executionContext) marshalNAmount2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐAmount(ctx context.Context, sel ast.SelectionSet, v *model.Amount) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Amount!")
+		return graphql.Null
+	}
+	return ec._Amount(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -15983,6 +19054,14 @@ func (ec *executionContext) unmarshalNCompletion2githubᚗcomᚋgenᚑhubᚋgenh
 
 func (ec *executionContext) marshalNCompletion2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐCompletion(ctx context.Context, sel ast.SelectionSet, v model.Completion) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) marshalNCount2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐCount(ctx context.Context, sel ast.SelectionSet, v *model.Count) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Count!")
+		return graphql.Null
+	}
+	return ec._Count(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNDate2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐDate(ctx context.Context, v any) (model.Date, error) {
@@ -16306,6 +19385,78 @@ func (ec *executionContext) marshalNID2ᚕstringᚄ(ctx context.Context, sel ast
 	return ret
 }
 
+func (ec *executionContext) marshalNIndicatorCell2ᚕᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐIndicatorCellᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.IndicatorCell) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNIndicatorCell2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐIndicatorCell(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNIndicatorCell2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐIndicatorCell(ctx context.Context, sel ast.SelectionSet, v *model.IndicatorCell) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "IndicatorCell!")
+		return graphql.Null
+	}
+	return ec._IndicatorCell(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNIndicatorDimension2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐIndicatorDimension(ctx context.Context, v any) (model.IndicatorDimension, error) {
+	var res model.IndicatorDimension
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNIndicatorDimension2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐIndicatorDimension(ctx context.Context, sel ast.SelectionSet, v model.IndicatorDimension) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNIndicatorDimension2ᚕgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐIndicatorDimensionᚄ(ctx context.Context, v any) ([]model.IndicatorDimension, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]model.IndicatorDimension, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNIndicatorDimension2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐIndicatorDimension(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNIndicatorDimension2ᚕgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐIndicatorDimensionᚄ(ctx context.Context, sel ast.SelectionSet, v []model.IndicatorDimension) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNIndicatorDimension2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐIndicatorDimension(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNIndicatorTable2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐIndicatorTable(ctx context.Context, sel ast.SelectionSet, v *model.IndicatorTable) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "IndicatorTable!")
+		return graphql.Null
+	}
+	return ec._IndicatorTable(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNInt2int(ctx context.Context, v any) (int, error) {
 	res, err := graphql.UnmarshalInt(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -16596,6 +19747,14 @@ func (ec *executionContext) marshalNProgramme2githubᚗcomᚋgenᚑhubᚋgenhub�
 	return v
 }
 
+func (ec *executionContext) marshalNRate2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐRate(ctx context.Context, sel ast.SelectionSet, v *model.Rate) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Rate!")
+		return graphql.Null
+	}
+	return ec._Rate(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNRegion2ᚕᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐRegionᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Region) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -16618,6 +19777,14 @@ func (ec *executionContext) marshalNRegion2ᚖgithubᚗcomᚋgenᚑhubᚋgenhub�
 		return graphql.Null
 	}
 	return ec._Region(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNScopeTargetProgress2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐScopeTargetProgress(ctx context.Context, sel ast.SelectionSet, v *model.ScopeTargetProgress) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ScopeTargetProgress!")
+		return graphql.Null
+	}
+	return ec._ScopeTargetProgress(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNSeedGrant2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐSeedGrant(ctx context.Context, sel ast.SelectionSet, v *model.SeedGrant) graphql.Marshaler {
@@ -16759,6 +19926,22 @@ func (ec *executionContext) marshalNTargetProgress2ᚖgithubᚗcomᚋgenᚑhub�
 		return graphql.Null
 	}
 	return ec._TargetProgress(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNTargetReport2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐTargetReport(ctx context.Context, sel ast.SelectionSet, v *model.TargetReport) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "TargetReport!")
+		return graphql.Null
+	}
+	return ec._TargetReport(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNTargetValue2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐTargetValue(ctx context.Context, sel ast.SelectionSet, v *model.TargetValue) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "TargetValue!")
+		return graphql.Null
+	}
+	return ec._TargetValue(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNTime2timeᚐTime(ctx context.Context, v any) (time.Time, error) {
@@ -17166,6 +20349,21 @@ func (ec *executionContext) marshalOID2ᚖstring(ctx context.Context, sel ast.Se
 	return res
 }
 
+func (ec *executionContext) marshalOIndicatorCell2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐIndicatorCell(ctx context.Context, sel ast.SelectionSet, v *model.IndicatorCell) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._IndicatorCell(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOIndicatorFilter2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐIndicatorFilter(ctx context.Context, v any) (*model.IndicatorFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputIndicatorFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalOInt2ᚖint(ctx context.Context, v any) (*int, error) {
 	if v == nil {
 		return nil, nil
@@ -17355,6 +20553,25 @@ func (ec *executionContext) marshalORegion2ᚖgithubᚗcomᚋgenᚑhubᚋgenhub�
 	return ec._Region(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalOScopeTargetProgress2ᚕᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐScopeTargetProgressᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ScopeTargetProgress) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNScopeTargetProgress2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐScopeTargetProgress(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalOSeedGrant2ᚕᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐSeedGrantᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SeedGrant) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -17372,6 +20589,13 @@ func (ec *executionContext) marshalOSeedGrant2ᚕᚖgithubᚗcomᚋgenᚑhubᚋg
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalOSession2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐSession(ctx context.Context, sel ast.SelectionSet, v *model.Session) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Session(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOSessionFilter2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐSessionFilter(ctx context.Context, v any) (*model.SessionFilter, error) {

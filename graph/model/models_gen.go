@@ -30,6 +30,18 @@ type AccessExplanation struct {
 	Entitlements []*Entitlement `json:"entitlements"`
 }
 
+// An amount of money summed over people, published where their number is.
+type Amount struct {
+	// In euros; null when suppressed.
+	Eur *float64 `json:"eur,omitempty"`
+	// Whether the amount is published.
+	Published bool `json:"published"`
+	// Why it is suppressed, if it is.
+	Reason *SuppressionReason `json:"reason,omitempty"`
+	// Shown only because your level allows it: not for publication.
+	Confidential bool `json:"confidential"`
+}
+
 // Filters on formations; all given fields must match.
 type FormationFilter struct {
 	// INSEE region code, e.g. `84`.
@@ -52,6 +64,26 @@ type FormationFilter struct {
 	TitleContains *string `json:"titleContains,omitempty"`
 	// Global identifier of the carrying organisation.
 	OrganisationID *string `json:"organisationId,omitempty"`
+}
+
+// Restricts an indicator table to one value of some grouping dimensions (all
+// given must match). A value outside your scope is refused (FORBIDDEN), whether
+// or not it exists.
+type IndicatorFilter struct {
+	// INSEE region code, e.g. `32`.
+	RegionCode *string `json:"regionCode,omitempty"`
+	// INSEE department code, e.g. `59` or `2A`.
+	DepartmentCode *string `json:"departmentCode,omitempty"`
+	// Global identifier of a formation.
+	FormationID *string `json:"formationId,omitempty"`
+	// Global identifier of a session (needs a detail grant on its formation).
+	SessionID *string `json:"sessionId,omitempty"`
+	// Code of a labelling call, e.g. `C-2021`: learners enrolled under a label of that call.
+	LabellingCall *string `json:"labellingCall,omitempty"`
+	// Year of enrolment.
+	Year *int `json:"year,omitempty"`
+	// Job family of the formation.
+	JobFamily *JobFamily `json:"jobFamily,omitempty"`
 }
 
 // National key figures: public aggregates over the whole network.
@@ -100,6 +132,34 @@ type PageInfo struct {
 type Query struct {
 }
 
+// A rate between two counts of the same cell, under disclosure control.
+type Rate struct {
+	// In percent, rounded to one decimal; null when suppressed or when the denominator is zero.
+	Percent *float64 `json:"percent,omitempty"`
+	// Whether the rate is published: both its counts are.
+	Published bool `json:"published"`
+	// Why it is suppressed: the reason of the count that is.
+	Reason *SuppressionReason `json:"reason,omitempty"`
+	// Shown only because your level allows it: not for publication.
+	Confidential bool `json:"confidential"`
+}
+
+// Progress against one target within your aggregate scope.
+type ScopeTargetProgress struct {
+	// Target code: `fabriques`, `learners`, `low_qualified_neet_share`, `women_share`.
+	Code string `json:"code"`
+	// The target in words.
+	Label string `json:"label"`
+	// Target value for the whole network: a count, or a share between 0 and 1.
+	Target float64 `json:"target"`
+	// Date the target was due.
+	DueOn Date `json:"dueOn"`
+	// Value reached within your scope by the due date (learners enrolled up to its year).
+	AtDueDate *TargetValue `json:"atDueDate"`
+	// Value reached within your scope today (cumulative since 2016 for counts).
+	Current *TargetValue `json:"current"`
+}
+
 // Filters on sessions; all given fields must match.
 type SessionFilter struct {
 	// Global identifier of the formation.
@@ -126,6 +186,18 @@ type TargetProgress struct {
 	Current float64 `json:"current"`
 	// Date the target was due.
 	DueOn Date `json:"dueOn"`
+}
+
+// A count, or a share between 0 and 1, under disclosure control.
+type TargetValue struct {
+	// The value; a share is rounded to one decimal in percent (0.263 for 26.3 %). Null when suppressed.
+	Value *float64 `json:"value,omitempty"`
+	// Whether the value is published.
+	Published bool `json:"published"`
+	// Why it is suppressed, if it is.
+	Reason *SuppressionReason `json:"reason,omitempty"`
+	// Shown only because your level allows it: not for publication.
+	Confidential bool `json:"confidential"`
 }
 
 // National key figures for one year of entry.
@@ -694,6 +766,92 @@ func (e *FormationOrder) UnmarshalJSON(b []byte) error {
 }
 
 func (e FormationOrder) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// What indicators can be broken down by.
+type IndicatorDimension string
+
+const (
+	// Region of the formation (INSEE).
+	IndicatorDimensionRegion IndicatorDimension = "REGION"
+	// Department of the formation; brings its region.
+	IndicatorDimensionDepartment IndicatorDimension = "DEPARTMENT"
+	// The formation; brings its department and region.
+	IndicatorDimensionFormation IndicatorDimension = "FORMATION"
+	// The session (cohort); brings its formation, department and region. Needs a detail grant on the whole scope.
+	IndicatorDimensionSession IndicatorDimension = "SESSION"
+	// The labelling call of the label the formation held when the learner enrolled
+	// (its latest label granted by then; its first label for earlier enrolments).
+	IndicatorDimensionLabellingCall IndicatorDimension = "LABELLING_CALL"
+	// Year the learner enrolled.
+	IndicatorDimensionYear IndicatorDimension = "YEAR"
+	// Job family of the formation.
+	IndicatorDimensionJobFamily IndicatorDimension = "JOB_FAMILY"
+	// Sex of the learner. A grouping only, never a filter.
+	IndicatorDimensionSex IndicatorDimension = "SEX"
+	// Age band of the learner at entry. A grouping only, never a filter.
+	IndicatorDimensionAgeBand IndicatorDimension = "AGE_BAND"
+	// Highest qualification of the learner at entry. A grouping only, never a filter.
+	IndicatorDimensionQualification IndicatorDimension = "QUALIFICATION"
+	// Situation of the learner before entry. A grouping only, never a filter.
+	IndicatorDimensionPriorSituation IndicatorDimension = "PRIOR_SITUATION"
+)
+
+var AllIndicatorDimension = []IndicatorDimension{
+	IndicatorDimensionRegion,
+	IndicatorDimensionDepartment,
+	IndicatorDimensionFormation,
+	IndicatorDimensionSession,
+	IndicatorDimensionLabellingCall,
+	IndicatorDimensionYear,
+	IndicatorDimensionJobFamily,
+	IndicatorDimensionSex,
+	IndicatorDimensionAgeBand,
+	IndicatorDimensionQualification,
+	IndicatorDimensionPriorSituation,
+}
+
+func (e IndicatorDimension) IsValid() bool {
+	switch e {
+	case IndicatorDimensionRegion, IndicatorDimensionDepartment, IndicatorDimensionFormation, IndicatorDimensionSession, IndicatorDimensionLabellingCall, IndicatorDimensionYear, IndicatorDimensionJobFamily, IndicatorDimensionSex, IndicatorDimensionAgeBand, IndicatorDimensionQualification, IndicatorDimensionPriorSituation:
+		return true
+	}
+	return false
+}
+
+func (e IndicatorDimension) String() string {
+	return string(e)
+}
+
+func (e *IndicatorDimension) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = IndicatorDimension(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid IndicatorDimension", str)
+	}
+	return nil
+}
+
+func (e IndicatorDimension) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *IndicatorDimension) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e IndicatorDimension) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
@@ -1433,17 +1591,22 @@ const (
 	SuppressionReasonComplementary SuppressionReason = "COMPLEMENTARY"
 	// None of your entitlements in force covers it.
 	SuppressionReasonNotEntitled SuppressionReason = "NOT_ENTITLED"
+	// Not given in this table because its breakdown already says it: women when
+	// broken down by sex, NEET by prior situation, young low-qualified NEET by age,
+	// qualification or prior situation. Read `learners` of the matching cells.
+	SuppressionReasonGivenByGrouping SuppressionReason = "GIVEN_BY_GROUPING"
 )
 
 var AllSuppressionReason = []SuppressionReason{
 	SuppressionReasonBelowThreshold,
 	SuppressionReasonComplementary,
 	SuppressionReasonNotEntitled,
+	SuppressionReasonGivenByGrouping,
 }
 
 func (e SuppressionReason) IsValid() bool {
 	switch e {
-	case SuppressionReasonBelowThreshold, SuppressionReasonComplementary, SuppressionReasonNotEntitled:
+	case SuppressionReasonBelowThreshold, SuppressionReasonComplementary, SuppressionReasonNotEntitled, SuppressionReasonGivenByGrouping:
 		return true
 	}
 	return false

@@ -52,6 +52,12 @@ const (
 	// Follows is a sum over the people Of counts (an amount of aid): published
 	// exactly where Of is.
 	Follows
+	// Part is a head count of some of the people Of counts, where the rest is
+	// not sensitive (those who finished, among learners): published only
+	// where Of is, and then if 0 or at least k. Where the part is often all of
+	// Of (every learner of an old cohort has finished), it must not show a
+	// value that Of hides.
+	Part
 )
 
 // Measure is one quantity given in every cell of a table.
@@ -245,6 +251,11 @@ func (p *protector) primary(m int) {
 		case Follows:
 			v.Status = p.v(i, ms.Of).Status
 			if !v.Known && v.Status == Published {
+				v.Status = BelowThreshold
+			}
+		case Part:
+			v.Status = p.v(i, ms.Of).Status
+			if v.Status == Published && (!v.Known || (v.N != 0 && v.N < p.k)) {
 				v.Status = BelowThreshold
 			}
 		}

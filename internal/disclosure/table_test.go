@@ -218,6 +218,31 @@ func TestProtectMeasures(t *testing.T) {
 	check(t, tb, 11)
 }
 
+// Those who finished are a part of the learners: where every learner of a
+// cell has finished (an old cohort), a published count of those who finished
+// would give away the learners' count that protects another cell.
+func TestProtectPart(t *testing.T) {
+	cell := func(margin uint32, key string, n, f int64) Cell {
+		return Cell{Margin: margin, Key: []string{key}, Values: []Value{{N: n, Known: true}, {N: f, Known: true}}}
+	}
+	tb := &Table{Dims: 1, Measures: []Measure{{Name: "learners"}, {Name: "finished", Rule: Part, Of: 0}}, Cells: []Cell{
+		cell(0, "a", 5, 5), cell(0, "b", 20, 20), cell(0, "c", 30, 30), cell(0, "d", 40, 8), cell(1, "", 95, 63),
+	}}
+	if err := Protect(tb, 11); err != nil {
+		t.Fatal(err)
+	}
+	want := [][]string{
+		{"a=5:B", "b=20:C", "c=30", "d=40", "*=95"},
+		{"a=5:B", "b=20:C", "c=30", "d=8:B", "*=63"},
+	}
+	for m := range tb.Measures {
+		if diff := cmp.Diff(want[m], statuses(tb, m)); diff != "" {
+			t.Errorf("%s: mismatch (-want +got):\n%s", tb.Measures[m].Name, diff)
+		}
+	}
+	check(t, tb, 11)
+}
+
 // Values the database withheld are hidden, and what is left is protected as usual.
 func TestProtectWithheld(t *testing.T) {
 	tb := &Table{Dims: 1, Measures: []Measure{{Name: "learners"}}, Cells: []Cell{
@@ -270,8 +295,8 @@ func TestProtectRandom(t *testing.T) {
 
 // randomTable returns a table of 1 to 3 dimensions, the first two possibly
 // a hierarchy (the second's values nested in the first's), with every margin
-// of its grouping sets, a head count, an attribute and an amount, and a
-// threshold from 5 to 11. Small values are common; some are withheld as the
+// of its grouping sets, a head count, an attribute, an amount and a part,
+// and a threshold from 5 to 11. Small values are common; some are withheld as the
 // database withholds them.
 func randomTable(r *rand.Rand) (*Table, int) {
 	dims := 1 + r.IntN(3)
@@ -291,8 +316,8 @@ func randomTable(r *rand.Rand) (*Table, int) {
 		levels = append(levels, m)
 	}
 	type inner struct {
-		key     []string
-		n, w, a int64
+		key        []string
+		n, w, a, f int64
 	}
 	var cells []inner
 	var walk func(d int, key []string)
@@ -306,7 +331,11 @@ func randomTable(r *rand.Rand) (*Table, int) {
 				n += int64(r.IntN(60))
 			}
 			w := int64(r.IntN(int(n) + 1))
-			cells = append(cells, inner{key: append([]string(nil), key...), n: n, w: w, a: w * int64(100+r.IntN(500))})
+			f := n // often everyone has finished
+			if r.IntN(2) == 0 {
+				f = int64(r.IntN(int(n) + 1))
+			}
+			cells = append(cells, inner{key: append([]string(nil), key...), n: n, w: w, a: w * int64(100+r.IntN(500)), f: f})
 			return
 		}
 		for v := range card[d] {
@@ -323,6 +352,7 @@ func randomTable(r *rand.Rand) (*Table, int) {
 		{Name: "learners"},
 		{Name: "women", Rule: Attribute, Of: 0},
 		{Name: "amount", Rule: Follows, Of: 1},
+		{Name: "finished", Rule: Part, Of: 0},
 	}}
 	for _, m := range levels {
 		sums := map[string]*Cell{}
@@ -337,28 +367,34 @@ func randomTable(r *rand.Rand) (*Table, int) {
 			id := strings.Join(key, "\x00")
 			s, ok := sums[id]
 			if !ok {
-				s = &Cell{Margin: m, Key: key, Values: make([]Value, 3)}
+				s = &Cell{Margin: m, Key: key, Values: make([]Value, 4)}
 				sums[id] = s
 				order = append(order, id)
 			}
 			s.Values[0].N += c.n
 			s.Values[1].N += c.w
 			s.Values[2].N += c.a
+			s.Values[3].N += c.f
 		}
 		if len(order) == 0 && m == 1<<dims-1 {
 			order = append(order, "")
-			sums[""] = &Cell{Margin: m, Key: make([]string, dims), Values: make([]Value, 3)}
+			sums[""] = &Cell{Margin: m, Key: make([]string, dims), Values: make([]Value, 4)}
 		}
 		for _, id := range order {
 			c := sums[id]
 			for i := range c.Values {
 				c.Values[i].Known = true
 			}
-			n, w := c.Values[0].N, c.Values[1].N
+			n, w, f := c.Values[0].N, c.Values[1].N, c.Values[3].N
 			if withheld && n != 0 && n < int64(k) {
-				c.Values[0], c.Values[1], c.Values[2] = Value{}, Value{}, Value{}
-			} else if withheld && (w < int64(k) || n-w < int64(k)) && n != 0 {
-				c.Values[1], c.Values[2] = Value{}, Value{}
+				c.Values = make([]Value, 4)
+			} else if withheld {
+				if (w < int64(k) || n-w < int64(k)) && n != 0 {
+					c.Values[1], c.Values[2] = Value{}, Value{}
+				}
+				if f != 0 && f < int64(k) {
+					c.Values[3] = Value{}
+				}
 			}
 			tb.Cells = append(tb.Cells, *c)
 		}
@@ -398,6 +434,12 @@ func check(t *testing.T, tb *Table, k int) {
 			case Follows:
 				if c.Values[ms.Of].Status != Published {
 					t.Errorf("%s: cell %v published where %s is not", ms.Name, c.Key, tb.Measures[ms.Of].Name)
+				}
+			case Part:
+				if c.Values[ms.Of].Status != Published {
+					t.Errorf("%s: cell %v published where %s is not", ms.Name, c.Key, tb.Measures[ms.Of].Name)
+				} else if v.N != 0 && v.N < K {
+					t.Errorf("%s: cell %v published %d < k", ms.Name, c.Key, v.N)
 				}
 			}
 		}

@@ -1,0 +1,598 @@
+package graph
+
+import (
+	"context"
+	"math"
+	"math/bits"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+
+	"github.com/gen-hub/genhub/graph/model"
+	"github.com/gen-hub/genhub/internal/access"
+	"github.com/gen-hub/genhub/internal/apierror"
+	"github.com/gen-hub/genhub/internal/disclosure"
+	"github.com/gen-hub/genhub/internal/store"
+)
+
+// An indicator table goes from the database (hub.indicators: cells and
+// margins, primary suppression done) through disclosure.Protect
+// (complementary suppression over the whole table, margins included, even
+// when the caller does not ask for them) to the API.
+
+// MaxIndicatorCells bounds the cells and margins of one table.
+const MaxIndicatorCells = 10000
+
+// dimensionNames maps the API's dimensions to hub.indicators' whitelist.
+var dimensionNames = map[model.IndicatorDimension]string{
+	model.IndicatorDimensionRegion:         "region",
+	model.IndicatorDimensionDepartment:     "department",
+	model.IndicatorDimensionFormation:      "formation",
+	model.IndicatorDimensionSession:        "session",
+	model.IndicatorDimensionLabellingCall:  "call",
+	model.IndicatorDimensionYear:           "year",
+	model.IndicatorDimensionJobFamily:      "job_family",
+	model.IndicatorDimensionSex:            "sex",
+	model.IndicatorDimensionAgeBand:        "age_band",
+	model.IndicatorDimensionQualification:  "qualification",
+	model.IndicatorDimensionPriorSituation: "prior_situation",
+}
+
+func dimensionOf(name string) model.IndicatorDimension {
+	for d, n := range dimensionNames {
+		if n == name {
+			return d
+		}
+	}
+	return ""
+}
+
+// The measures of every cell, in the order of disclosure.Table's values:
+// head counts, and counts of people with an attribute among another count.
+const (
+	mLearners = iota
+	mWomen
+	mNeet
+	mLowQualifiedNeetYouth
+	mQpv
+	mFinished
+	mCompleted
+	mMeasuredM3
+	mPositiveM3
+	mAidApplicants
+	mAidGranted
+	mAidAmount // in cents
+	measureCount
+)
+
+var indicatorMeasures = []disclosure.Measure{
+	mLearners:              {Name: "learners"},
+	mWomen:                 {Name: "women", Rule: disclosure.Attribute, Of: mLearners},
+	mNeet:                  {Name: "neet", Rule: disclosure.Attribute, Of: mLearners},
+	mLowQualifiedNeetYouth: {Name: "lowQualifiedNeetYouth", Rule: disclosure.Attribute, Of: mLearners},
+	mQpv:                   {Name: "qpvResidents", Rule: disclosure.Attribute, Of: mLearners},
+	mFinished:              {Name: "finished", Rule: disclosure.Part, Of: mLearners},
+	mCompleted:             {Name: "completed", Rule: disclosure.Attribute, Of: mFinished},
+	mMeasuredM3:            {Name: "measuredM3", Rule: disclosure.Part, Of: mFinished},
+	mPositiveM3:            {Name: "positiveM3", Rule: disclosure.Attribute, Of: mMeasuredM3},
+	mAidApplicants:         {Name: "aidApplicants", Rule: disclosure.Attribute, Of: mLearners},
+	mAidGranted:            {Name: "aidGranted", Rule: disclosure.Attribute, Of: mAidApplicants},
+	mAidAmount:             {Name: "aidAmountEur", Rule: disclosure.Follows, Of: mAidGranted},
+}
+
+// givenBy lists the dimensions that define a measure: broken down by one of
+// them, the measure is a copy of other counts of the table (women by sex are
+// the learners of the FEMALE cells, and none of the MALE ones), equalities
+// that protecting each measure on its own would not account for. Such a
+// measure is left out of the table (GIVEN_BY_GROUPING).
+var givenBy = map[int][]string{
+	mWomen:                 {"sex"},
+	mNeet:                  {"prior_situation"},
+	mLowQualifiedNeetYouth: {"prior_situation", "age_band", "qualification"},
+}
+
+func rowValues(r *store.IndicatorRow) [measureCount]*int64 {
+	return [measureCount]*int64{r.Learners, r.Women, r.Neet, r.LowQualifiedNeetYouth, r.QpvResidents,
+		r.Finished, r.Completed, r.M3Measured, r.M3Positive, r.AidApplicants, r.AidGranted, r.AidAmountCents}
+}
+
+// mayUseIndicators refuses callers below aggregate level, and a CROUS, which
+// sees only the learners who applied to it.
+func mayUseIndicators(ctx context.Context) error {
+	if err := requireLevel(ctx, model.AccessLevelAggregate); err != nil {
+		return err
+	}
+	if access.FromContext(ctx).Kind == access.KindCrous {
+		return apierror.Denied("a CROUS sees only the learners who applied to it, not indicators")
+	}
+	return nil
+}
+
+var callCodeRe = regexp.MustCompile(`^[A-Z0-9-]{2,20}$`)
+
+// indicatorQuery checks the arguments of the indicators field.
+func indicatorQuery(ctx context.Context, groupBy []model.IndicatorDimension, f *model.IndicatorFilter) (store.IndicatorQuery, error) {
+	var q store.IndicatorQuery
+	for _, d := range groupBy {
+		name, ok := dimensionNames[d]
+		if !ok {
+			return q, apierror.BadInput("groupBy", "unknown dimension %s", d)
+		}
+		if slices.Contains(q.Dims, name) {
+			return q, apierror.BadInput("groupBy", "%s is repeated", d)
+		}
+		q.Dims = append(q.Dims, name)
+	}
+	geo := 0
+	for _, d := range q.Dims {
+		if slices.Index(store.IndicatorDims, d) < 4 {
+			geo = 1
+		}
+	}
+	if n := len(q.Dims) - countGeo(q.Dims) + geo; n > store.MaxIndicatorDims {
+		return q, apierror.BadInput("groupBy", "at most %d dimensions (region, department, formation and session count as one)", store.MaxIndicatorDims)
+	}
+	if slices.Contains(q.Dims, "session") {
+		if err := requireLevel(ctx, model.AccessLevelDetail); err != nil {
+			return q, err
+		}
+	}
+	if f == nil {
+		return q, nil
+	}
+	if f.RegionCode != nil {
+		if !store.ValidRegionCode(*f.RegionCode) {
+			return q, apierror.BadInput("filter.regionCode", "%q is not an INSEE region code (two digits, e.g. 84)", *f.RegionCode)
+		}
+		q.Region = *f.RegionCode
+	}
+	if f.DepartmentCode != nil {
+		if !store.ValidDepartmentCode(*f.DepartmentCode) {
+			return q, apierror.BadInput("filter.departmentCode", "%q is not an INSEE department code (e.g. 59, 2A, 974)", *f.DepartmentCode)
+		}
+		q.Department = *f.DepartmentCode
+	}
+	if f.FormationID != nil {
+		id, ok := model.ParseIntID("Formation", *f.FormationID)
+		if !ok {
+			return q, apierror.BadInput("filter.formationId", "not a formation identifier")
+		}
+		q.FormationID = id
+	}
+	if f.SessionID != nil {
+		id, ok := model.ParseIntID("Session", *f.SessionID)
+		if !ok {
+			return q, apierror.BadInput("filter.sessionId", "not a session identifier")
+		}
+		q.SessionID = id
+	}
+	if f.LabellingCall != nil {
+		if !callCodeRe.MatchString(*f.LabellingCall) {
+			return q, apierror.BadInput("filter.labellingCall", "%q is not a labelling call code (e.g. C-2021)", *f.LabellingCall)
+		}
+		q.CallCode = *f.LabellingCall
+	}
+	if f.Year != nil {
+		if *f.Year < 2000 || *f.Year > 2100 {
+			return q, apierror.BadInput("filter.year", "%d is not a year of enrolment", *f.Year)
+		}
+		q.Year = *f.Year
+	}
+	if f.JobFamily != nil {
+		q.JobFamily = model.Code(*f.JobFamily)
+	}
+	return q, nil
+}
+
+func countGeo(dims []string) int {
+	n := 0
+	for _, d := range dims {
+		if slices.Index(store.IndicatorDims, d) < 4 {
+			n++
+		}
+	}
+	return n
+}
+
+// protectedTable is a table from the database with every value's status.
+type protectedTable struct {
+	src      *store.IndicatorTable
+	dims     []string
+	t        *disclosure.Table
+	k        int
+	withheld []int // measures left out (givenBy)
+}
+
+// protect runs disclosure control over a table from the database.
+func protect(src *store.IndicatorTable) (*protectedTable, error) {
+	if len(src.Rows) > MaxIndicatorCells {
+		return nil, apierror.BadInput("groupBy", "the table would have %d cells and margins, more than %d: filter it or group by fewer dimensions", len(src.Rows), MaxIndicatorCells)
+	}
+	n := len(src.Dims)
+	t := &disclosure.Table{Dims: n, Measures: indicatorMeasures, Cells: make([]disclosure.Cell, len(src.Rows))}
+	for i := range src.Rows {
+		r := &src.Rows[i]
+		c := &t.Cells[i]
+		// GROUPING() gives its first argument the highest bit.
+		c.Margin = uint32(bits.Reverse32(uint32(r.Margin)) >> (32 - n))
+		if n == 0 {
+			c.Margin = 0
+		}
+		c.Key = make([]string, n)
+		for j, d := range src.Dims {
+			if c.Margin&(1<<j) == 0 {
+				c.Key[j] = r.Key(d)
+			}
+		}
+		c.Values = make([]disclosure.Value, measureCount)
+		for m, v := range rowValues(r) {
+			if v != nil {
+				c.Values[m] = disclosure.Value{N: *v, Known: true}
+			}
+		}
+	}
+	p := &protectedTable{src: src, dims: src.Dims, t: t, k: disclosure.Threshold(src.K)}
+	for m, by := range givenBy {
+		for _, d := range by {
+			if slices.Contains(src.Dims, d) {
+				p.withheld = append(p.withheld, m)
+				break
+			}
+		}
+	}
+	for _, m := range p.withheld {
+		for i := range t.Cells {
+			t.Cells[i].Values[m] = disclosure.Value{Known: true} // left out: nothing to protect
+		}
+	}
+	if err := disclosure.Protect(t, p.k); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// indicatorTable renders a protected table for the API.
+func (p *protectedTable) indicatorTable(margins bool, year int) *model.IndicatorTable {
+	out := &model.IndicatorTable{Threshold: p.k, Confidential: p.src.Raw, Cells: []*model.IndicatorCell{},
+		Dimensions: []model.IndicatorDimension{}, FilterYear: year, Raw: p.src.Raw}
+	for _, d := range p.dims {
+		out.Dimensions = append(out.Dimensions, dimensionOf(d))
+	}
+	order := make([]int, len(p.t.Cells))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return p.less(order[a], order[b]) })
+	full := uint32(1)<<len(p.dims) - 1
+	for _, i := range order {
+		c := &p.t.Cells[i]
+		for m, v := range c.Values {
+			if v.Status != disclosure.Published && !slices.Contains(p.withheld, m) {
+				out.SuppressedValues++
+			}
+		}
+		if c.Margin != 0 && !margins {
+			continue
+		}
+		cell := p.cell(i)
+		out.Cells = append(out.Cells, cell)
+		if c.Margin == full {
+			out.Total = cell
+		}
+	}
+	return out
+}
+
+// less orders cells: detailed ones first, then by dimension values (numbers
+// as numbers).
+func (p *protectedTable) less(a, b int) bool {
+	ca, cb := &p.t.Cells[a], &p.t.Cells[b]
+	if la, lb := bits.OnesCount32(ca.Margin), bits.OnesCount32(cb.Margin); la != lb {
+		return la < lb
+	}
+	if ca.Margin != cb.Margin {
+		return ca.Margin < cb.Margin
+	}
+	for j := range ca.Key {
+		x, y := ca.Key[j], cb.Key[j]
+		if x == y {
+			continue
+		}
+		nx, errx := strconv.Atoi(x)
+		ny, erry := strconv.Atoi(y)
+		if errx == nil && erry == nil {
+			return nx < ny
+		}
+		return x < y
+	}
+	return false
+}
+
+func (p *protectedTable) cell(i int) *model.IndicatorCell {
+	c := &p.t.Cells[i]
+	r := &p.src.Rows[i]
+	out := &model.IndicatorCell{TotalOver: []model.IndicatorDimension{}}
+	for j, d := range p.dims {
+		if c.Margin&(1<<j) != 0 {
+			out.TotalOver = append(out.TotalOver, dimensionOf(d))
+			continue
+		}
+		switch d {
+		case "region":
+			out.RegionCode = r.RegionCode
+		case "department":
+			out.DepartmentCode = r.DepartmentCode
+		case "formation":
+			out.FormationRowID = r.FormationID
+		case "session":
+			out.SessionRowID = r.SessionID
+		case "call":
+			out.CallRowID = r.CallID
+		case "year":
+			out.Year = r.Year
+		case "job_family":
+			out.JobFamily = enumOf[model.JobFamily](r.JobFamily)
+		case "sex":
+			out.Sex = enumOf[model.Sex](r.Sex)
+		case "age_band":
+			out.AgeBand = enumOf[model.AgeBand](r.AgeBand)
+		case "qualification":
+			out.Qualification = enumOf[model.Qualification](r.Qualification)
+		case "prior_situation":
+			out.PriorSituation = enumOf[model.PriorSituation](r.PriorSituation)
+		}
+	}
+	fillMeasures(out, c.Values, p.src.Raw)
+	given := model.SuppressionReasonGivenByGrouping
+	for _, m := range p.withheld {
+		count, rate := &model.Count{Reason: &given}, &model.Rate{Reason: &given}
+		switch m {
+		case mWomen:
+			out.Women, out.WomenRate = count, rate
+		case mNeet:
+			out.Neet, out.NeetRate = count, rate
+		case mLowQualifiedNeetYouth:
+			out.LowQualifiedNeetYouth, out.LowQualifiedNeetYouthRate = count, rate
+		}
+	}
+	return out
+}
+
+// fillMeasures sets the counts, amount and rates of a cell from its values.
+func fillMeasures(out *model.IndicatorCell, v []disclosure.Value, raw bool) {
+	out.Learners = countOf(v[mLearners], raw)
+	out.Women = countOf(v[mWomen], raw)
+	out.Neet = countOf(v[mNeet], raw)
+	out.LowQualifiedNeetYouth = countOf(v[mLowQualifiedNeetYouth], raw)
+	out.QpvResidents = countOf(v[mQpv], raw)
+	out.Finished = countOf(v[mFinished], raw)
+	out.Completed = countOf(v[mCompleted], raw)
+	out.MeasuredM3 = countOf(v[mMeasuredM3], raw)
+	out.PositiveM3 = countOf(v[mPositiveM3], raw)
+	out.AidApplicants = countOf(v[mAidApplicants], raw)
+	out.AidGranted = countOf(v[mAidGranted], raw)
+	out.AidAmountEur = amountOf(v[mAidAmount], raw)
+	out.WomenRate = rateOf(v[mWomen], v[mLearners], raw)
+	out.NeetRate = rateOf(v[mNeet], v[mLearners], raw)
+	out.LowQualifiedNeetYouthRate = rateOf(v[mLowQualifiedNeetYouth], v[mLearners], raw)
+	out.QpvRate = rateOf(v[mQpv], v[mLearners], raw)
+	out.CompletionRate = rateOf(v[mCompleted], v[mFinished], raw)
+	out.PositiveExitRateM3 = rateOf(v[mPositiveM3], v[mMeasuredM3], raw)
+	out.AidGrantRate = rateOf(v[mAidGranted], v[mAidApplicants], raw)
+}
+
+func enumOf[T ~string](s *string) *T {
+	if s == nil {
+		return nil
+	}
+	var v T
+	if err := (any)(&v).(interface{ Scan(any) error }).Scan(*s); err != nil {
+		return nil
+	}
+	return &v
+}
+
+func reasonOf(s disclosure.Status) *model.SuppressionReason {
+	var r model.SuppressionReason
+	switch s {
+	case disclosure.BelowThreshold:
+		r = model.SuppressionReasonBelowThreshold
+	case disclosure.Complementary:
+		r = model.SuppressionReasonComplementary
+	default:
+		return nil
+	}
+	return &r
+}
+
+// countOf publishes a count; with raw (a caller who may read the rows) a
+// value that is not publishable is shown too, flagged confidential.
+func countOf(v disclosure.Value, raw bool) *model.Count {
+	c := &model.Count{Published: v.Status == disclosure.Published, Reason: reasonOf(v.Status)}
+	if v.Known && (c.Published || raw) {
+		n := int(v.N)
+		c.Value, c.Confidential = &n, !c.Published
+	}
+	return c
+}
+
+func amountOf(v disclosure.Value, raw bool) *model.Amount {
+	a := &model.Amount{Published: v.Status == disclosure.Published, Reason: reasonOf(v.Status)}
+	if v.Known && (a.Published || raw) {
+		eur := float64(v.N) / 100
+		a.Eur, a.Confidential = &eur, !a.Published
+	}
+	return a
+}
+
+// rateOf is num / den in percent, rounded to one decimal, published where
+// both counts are; its reason is the denominator's, else the numerator's.
+func rateOf(num, den disclosure.Value, raw bool) *model.Rate {
+	r := &model.Rate{Published: num.Status == disclosure.Published && den.Status == disclosure.Published}
+	if !r.Published {
+		r.Reason = reasonOf(den.Status)
+		if r.Reason == nil {
+			r.Reason = reasonOf(num.Status)
+		}
+	}
+	if num.Known && den.Known && den.N > 0 && (r.Published || raw) {
+		p := percent(num.N, den.N)
+		r.Percent, r.Confidential = &p, !r.Published
+	}
+	return r
+}
+
+func percent(num, den int64) float64 {
+	return math.Round(1000*float64(num)/float64(den)) / 10
+}
+
+var notEntitled = model.SuppressionReasonNotEntitled
+
+// nationalCell is the national comparison of a table: the public national
+// figures (for one year, or all), under the same rules of disclosure.
+func nationalCell(f *store.NationalFigures, year, k int, raw bool) (*model.IndicatorCell, error) {
+	var sum store.YearFigures
+	for _, y := range f.Years {
+		if year == 0 || y.Year == year {
+			add(&sum, y)
+		}
+	}
+	values := [measureCount]int64{mLearners: int64(sum.Learners), mWomen: int64(sum.Women), mNeet: int64(sum.Neet),
+		mLowQualifiedNeetYouth: int64(sum.LowQualifiedNeetYouth), mQpv: int64(sum.QpvResidents),
+		mFinished: int64(sum.Finished), mCompleted: int64(sum.Completed), mMeasuredM3: int64(sum.M3Measured),
+		mPositiveM3: int64(sum.M3Positive)}
+	t := &disclosure.Table{Measures: indicatorMeasures, Cells: []disclosure.Cell{{Values: make([]disclosure.Value, measureCount)}}}
+	for m := range values {
+		t.Cells[0].Values[m] = disclosure.Value{N: values[m], Known: true}
+	}
+	if err := disclosure.Protect(t, k); err != nil {
+		return nil, err
+	}
+	out := &model.IndicatorCell{TotalOver: []model.IndicatorDimension{}}
+	fillMeasures(out, t.Cells[0].Values, raw)
+	// CROUS aid is not among the public national figures.
+	out.AidApplicants = &model.Count{Reason: &notEntitled}
+	out.AidGranted = &model.Count{Reason: &notEntitled}
+	out.AidAmountEur = &model.Amount{Reason: &notEntitled}
+	out.AidGrantRate = &model.Rate{Reason: &notEntitled}
+	return out, nil
+}
+
+// scopeTargets is progress against the targets within the caller's aggregate
+// scope: from its table of indicators by year of enrolment, under disclosure
+// control, and the formations of the scope.
+func (r *Resolver) scopeTargets(ctx context.Context) ([]*model.ScopeTargetProgress, error) {
+	src, err := r.Store.Indicators(ctx, store.IndicatorQuery{Dims: []string{"year"}})
+	if err != nil {
+		return nil, err
+	}
+	p, err := protect(src)
+	if err != nil {
+		return nil, err
+	}
+	labelled, err := r.Store.FormationsLabelled(ctx)
+	if err != nil {
+		return nil, err
+	}
+	f, err := r.nationalFigures(ctx)
+	if err != nil {
+		return nil, err
+	}
+	all := func(int) bool { return true }
+	out := []*model.ScopeTargetProgress{}
+	for _, t := range f.Targets {
+		due := t.DueOn.Year()
+		byDue := func(y int) bool { return y <= due }
+		tp := &model.ScopeTargetProgress{Code: t.Code, Label: t.Label, Target: t.Value, DueOn: t.DueOn}
+		switch t.Code {
+		case "fabriques":
+			atDue, now := 0, 0
+			for y, n := range labelled {
+				now += n
+				if y <= due {
+					atDue += n
+				}
+			}
+			tp.AtDueDate, tp.Current = formationCount(atDue), formationCount(now)
+		case "learners":
+			tp.AtDueDate = p.targetCount(p.yearSum(mLearners, byDue))
+			tp.Current = p.targetCount(p.yearSum(mLearners, all))
+		case "low_qualified_neet_share":
+			tp.AtDueDate = p.targetShare(p.yearSum(mLowQualifiedNeetYouth, byDue), p.yearSum(mLearners, byDue))
+			tp.Current = p.targetShare(p.yearSum(mLowQualifiedNeetYouth, all), p.yearSum(mLearners, all))
+		case "women_share":
+			tp.AtDueDate = p.targetShare(p.yearSum(mWomen, byDue), p.yearSum(mLearners, byDue))
+			tp.Current = p.targetShare(p.yearSum(mWomen, all), p.yearSum(mLearners, all))
+		default:
+			continue
+		}
+		out = append(out, tp)
+	}
+	return out, nil
+}
+
+func formationCount(n int) *model.TargetValue {
+	v := float64(n)
+	return &model.TargetValue{Value: &v, Published: true}
+}
+
+// yearSum returns measure m summed over the years keep keeps, from a table
+// by year. The sum is published when it follows from published values: every
+// year kept is published, or the total and every other year are. Otherwise it
+// carries the strongest reason among the hidden years it needs.
+func (p *protectedTable) yearSum(m int, keep func(int) bool) disclosure.Value {
+	var in, rest []disclosure.Value
+	var total disclosure.Value
+	for i, c := range p.t.Cells {
+		if c.Margin != 0 {
+			total = c.Values[m]
+			continue
+		}
+		if y := p.src.Rows[i].Year; y != nil && keep(*y) {
+			in = append(in, c.Values[m])
+		} else {
+			rest = append(rest, c.Values[m])
+		}
+	}
+	sum := func(vs []disclosure.Value) (int64, bool, disclosure.Status) {
+		var n int64
+		known, status := true, disclosure.Published
+		for _, v := range vs {
+			n += v.N
+			known = known && v.Known
+			if v.Status != disclosure.Published && (status == disclosure.Published || v.Status == disclosure.BelowThreshold) {
+				status = v.Status
+			}
+		}
+		return n, known, status
+	}
+	n, known, status := sum(in)
+	if status == disclosure.Published {
+		return disclosure.Value{N: n, Known: true, Status: disclosure.Published}
+	}
+	if r, _, rs := sum(rest); rs == disclosure.Published && total.Status == disclosure.Published {
+		return disclosure.Value{N: total.N - r, Known: true, Status: disclosure.Published}
+	}
+	return disclosure.Value{N: n, Known: known, Status: status}
+}
+
+func (p *protectedTable) targetCount(v disclosure.Value) *model.TargetValue {
+	c := countOf(v, p.src.Raw)
+	tv := &model.TargetValue{Published: c.Published, Reason: c.Reason, Confidential: c.Confidential}
+	if c.Value != nil {
+		x := float64(*c.Value)
+		tv.Value = &x
+	}
+	return tv
+}
+
+func (p *protectedTable) targetShare(num, den disclosure.Value) *model.TargetValue {
+	r := rateOf(num, den, p.src.Raw)
+	tv := &model.TargetValue{Published: r.Published, Reason: r.Reason, Confidential: r.Confidential}
+	if r.Percent != nil {
+		x := math.Round(*r.Percent*10) / 1000
+		tv.Value = &x
+	}
+	return tv
+}
