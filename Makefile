@@ -32,3 +32,9 @@ lint:
 
 clean:
 	rm -rf bin
+
+# Indicator query time (p50, p90) at demo scale and at scale 10; the scale-10
+# template is built once per PostgreSQL server (about a minute).
+.PHONY: bench-indicators
+bench-indicators:
+	GENHUB_BENCH_SCALE10=1 $(GO) test -run '^$$' -bench BenchmarkIndicators -benchtime 30x -count 1 -timeout 30m ./graph

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -35,20 +36,32 @@ type Env struct {
 }
 
 // DemoTemplate returns the template database with migrations and the demo data set.
-func DemoTemplate(t testing.TB) string {
-	return pgtest.Template(t, "demo", database.MigrationsHash()+"-"+seed.Version, func(ctx context.Context, adminURL string) error {
+func DemoTemplate(t testing.TB) string { return ScaledTemplate(t, 1) }
+
+// ScaledTemplate returns the template database with migrations and the demo
+// data set at the given scale (10 takes about a minute to build, once per
+// server).
+func ScaledTemplate(t testing.TB, scale int) string {
+	name := "demo"
+	if scale != 1 {
+		name = fmt.Sprintf("demo_x%d", scale)
+	}
+	return pgtest.Template(t, name, database.MigrationsHash()+"-"+seed.Version, func(ctx context.Context, adminURL string) error {
 		if err := database.Migrate(ctx, adminURL, AppPassword); err != nil {
 			return err
 		}
-		return seed.Load(ctx, adminURL, seed.Options{Scale: 1, Seed: 1})
+		return seed.Load(ctx, adminURL, seed.Options{Scale: scale, Seed: 1})
 	})
 }
 
 // New returns a hub over a fresh clone of the demo database.
-func New(t testing.TB) *Env {
+func New(t testing.TB) *Env { return NewScaled(t, 1) }
+
+// NewScaled returns a hub over a fresh clone of the demo database at the given scale.
+func NewScaled(t testing.TB, scale int) *Env {
 	t.Helper()
 	ctx := context.Background()
-	e := &Env{AdminURL: pgtest.Clone(t, DemoTemplate(t))}
+	e := &Env{AdminURL: pgtest.Clone(t, ScaledTemplate(t, scale))}
 	// Roles are cluster-wide: make sure this server knows the test password.
 	var err error
 	if e.Admin, err = database.Open(ctx, e.AdminURL); err != nil {

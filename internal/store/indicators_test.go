@@ -1,7 +1,10 @@
 package store_test
 
 import (
+	"fmt"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -141,4 +144,134 @@ func TestIndicatorsFunctionRawSQL(t *testing.T) {
 			t.Errorf("CROUS: SQLSTATE %q, want %s", got, denied)
 		}
 	})
+}
+
+// summaryDiff counts the rows where hub.learner_summary differs from a count
+// of the learner tables written independently (the call at entry by a
+// correlated subquery rather than label periods), for the formations where
+// the condition (on formation_id) holds.
+const summaryDiff = `
+WITH e AS (
+  SELECT e.*, extract(year FROM e.enrolled_on)::int AS year,
+         coalesce((SELECT l.call_id FROM hub.label l WHERE l.formation_id = e.formation_id AND l.granted_on <= e.enrolled_on
+                    ORDER BY l.granted_on DESC, l.id DESC LIMIT 1),
+                  (SELECT l.call_id FROM hub.label l WHERE l.formation_id = e.formation_id ORDER BY l.granted_on, l.id LIMIT 1),
+                  0) AS call_id
+    FROM hub.enrolment e
+   WHERE %[1]s
+), fresh AS (
+  SELECT e.session_id, e.formation_id, e.year, e.call_id,
+         count(*) AS learners,
+         sum((e.sex = 'female')::int) AS women,
+         sum((e.prior_situation = 'neet')::int) AS neet,
+         sum((e.prior_situation = 'neet' AND e.age_band = 'under_26' AND e.qualification IN ('none', 'infra_bac', 'bac'))::int) AS lqny,
+         sum(e.qpv_resident::int) AS qpv,
+         sum((e.completion <> 'ongoing')::int) AS finished,
+         sum((e.completion = 'completed')::int) AS completed,
+         sum((SELECT count(*) FROM hub.outcome o WHERE o.enrolment_id = e.id AND o.measured_at = 'm3')) AS measured,
+         sum((SELECT count(*) FROM hub.outcome o WHERE o.enrolment_id = e.id AND o.measured_at = 'm3' AND o.positive)) AS positive,
+         sum((SELECT count(*) FROM hub.aid_application a WHERE a.enrolment_id = e.id)) AS applicants,
+         sum((SELECT count(*) FROM hub.aid_application a WHERE a.enrolment_id = e.id AND a.status IN ('granted', 'paid', 'suspended'))) AS granted,
+         coalesce(sum((SELECT sum(a.monthly_amount_eur * a.months) FROM hub.aid_application a
+                         WHERE a.enrolment_id = e.id AND a.status IN ('granted', 'paid', 'suspended'))), 0) AS amount
+    FROM e GROUP BY 1, 2, 3, 4
+), summary AS (
+  SELECT session_id, formation_id, year, call_id, learners, women, neet, low_qualified_neet_youth, qpv_residents,
+         finished, completed, m3_measured, m3_positive, aid_applicants, aid_granted, aid_amount_eur
+    FROM hub.learner_summary
+   WHERE %[1]s
+)
+SELECT (SELECT count(*) FROM (SELECT * FROM fresh EXCEPT SELECT * FROM summary) a)
+     + (SELECT count(*) FROM (SELECT * FROM summary EXCEPT SELECT * FROM fresh) b)`
+
+// TestLearnerSummaryTriggers changes learners, outcomes, aid applications and
+// labels in every way and checks that the summary the indicators read stays
+// equal to a fresh count, also with two writers at once.
+func TestLearnerSummaryTriggers(t *testing.T) {
+	e := hubtest.New(t)
+	formations := "true"
+	check := func(step string) {
+		t.Helper()
+		var diff int
+		if err := e.Admin.Get(&diff, fmt.Sprintf(summaryDiff, formations)); err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+		if diff != 0 {
+			t.Fatalf("%s: %d summary rows differ from a fresh count", step, diff)
+		}
+	}
+	check("demo data")
+	var s1, s2, f int
+	e.Admin.QueryRow(`SELECT s1.id, s2.id, s1.formation_id FROM hub.session s1 JOIN hub.session s2
+		ON s2.formation_id = s1.formation_id AND s2.id > s1.id ORDER BY s1.id LIMIT 1`).Scan(&s1, &s2, &f)
+	steps := []struct{ name, sql string }{
+		{"insert enrolments", `INSERT INTO hub.enrolment (session_id, formation_id, learner_ref, enrolled_on, sex, age_band,
+			qualification, prior_situation, qpv_resident, completion)
+			SELECT $1, $3, 'test-learner-' || g, DATE '2019-01-01' + g, CASE WHEN g % 2 = 0 THEN 'female' ELSE 'male' END,
+			       'under_26', 'bac', 'neet', g % 3 = 0, 'completed' FROM generate_series(1, 5) g`},
+		{"update enrolments", `UPDATE hub.enrolment SET sex = 'female', enrolled_on = DATE '2024-06-01', session_id = $2
+			WHERE learner_ref IN ('test-learner-1', 'test-learner-2') AND session_id = $1`},
+		{"insert outcomes", `INSERT INTO hub.outcome (enrolment_id, formation_id, measured_at, situation, recorded_on)
+			SELECT id, formation_id, 'm3', 'cdi', DATE '2025-01-01' FROM hub.enrolment WHERE learner_ref LIKE 'test-learner-%'`},
+		{"update outcomes", `UPDATE hub.outcome SET situation = 'job_seeking' WHERE enrolment_id IN
+			(SELECT id FROM hub.enrolment WHERE learner_ref = 'test-learner-3')`},
+		{"insert aid", `INSERT INTO hub.aid_application (enrolment_id, formation_id, crous_id, submitted_on, status,
+			scale_from, echelon, monthly_amount_eur, months, decided_on)
+			SELECT e.id, e.formation_id, (SELECT id FROM hub.partner WHERE kind = 'crous' ORDER BY id LIMIT 1),
+			       DATE '2021-01-01', 'granted', DATE '2020-07-22', '3', 329.20, 10, DATE '2021-02-01'
+			  FROM hub.enrolment e WHERE e.learner_ref LIKE 'test-learner-%'`},
+		{"update aid", `UPDATE hub.aid_application SET status = 'paid', months = 12 WHERE enrolment_id IN
+			(SELECT id FROM hub.enrolment WHERE learner_ref = 'test-learner-4')`},
+		{"new label", `INSERT INTO hub.label (formation_id, call_id, granted_on, valid_until, status)
+			SELECT $3, c.id, DATE '2019-06-01', DATE '2022-06-01', 'active' FROM hub.labelling_call c
+			 WHERE NOT EXISTS (SELECT 1 FROM hub.label l WHERE l.formation_id = $3 AND l.call_id = c.id) ORDER BY c.id LIMIT 1`},
+		{"move label", `UPDATE hub.label SET granted_on = DATE '2015-01-01' WHERE formation_id = $3 AND granted_on = DATE '2019-06-01'`},
+		{"delete aid", `DELETE FROM hub.aid_application WHERE enrolment_id IN (SELECT id FROM hub.enrolment WHERE learner_ref = 'test-learner-5')`},
+		{"delete outcomes", `DELETE FROM hub.outcome WHERE enrolment_id IN (SELECT id FROM hub.enrolment WHERE learner_ref = 'test-learner-5')`},
+		{"delete enrolment", `DELETE FROM hub.enrolment WHERE learner_ref = 'test-learner-5'`},
+		{"delete label", `DELETE FROM hub.label WHERE formation_id = $3 AND granted_on = DATE '2015-01-01'`},
+	}
+	formations = fmt.Sprintf("formation_id = %d", f) // what the steps change
+	ids := strings.NewReplacer("$1", fmt.Sprint(s1), "$2", fmt.Sprint(s2), "$3", fmt.Sprint(f))
+	for _, st := range steps {
+		if _, err := e.Admin.Exec(ids.Replace(st.sql)); err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		check(st.name)
+	}
+
+	// Two writers in the same session: the second refresh waits for the
+	// first transaction and then counts its rows too.
+	insert := `INSERT INTO hub.enrolment (session_id, formation_id, learner_ref, enrolled_on, sex, age_band,
+		qualification, prior_situation, qpv_resident, completion)
+		VALUES ($1, $2, $3, DATE '2020-03-01', 'female', 'from_31_to_49', 'bac_plus_2', 'employed', false, 'ongoing')`
+	tx1, err := e.Admin.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx1.Exec(insert, s1, f, "test-concurrent-1"); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error)
+	go func() {
+		tx2, err := e.Admin.Begin()
+		if err == nil {
+			if _, err = tx2.Exec(insert, s1, f, "test-concurrent-2"); err == nil {
+				err = tx2.Commit()
+			}
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("the second writer did not wait for the first: %v", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	if err := tx1.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	check("two writers")
 }
