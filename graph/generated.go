@@ -36,7 +36,6 @@ type ResolverRoot interface {
 	Entitlement() EntitlementResolver
 	Formation() FormationResolver
 	FundingAgreement() FundingAgreementResolver
-	IndicatorCell() IndicatorCellResolver
 	IndicatorTable() IndicatorTableResolver
 	Label() LabelResolver
 	Me() MeResolver
@@ -551,15 +550,6 @@ type FundingAgreementResolver interface {
 	Organisation(ctx context.Context, obj *model.FundingAgreement) (*model.Organisation, error)
 	Formation(ctx context.Context, obj *model.FundingAgreement) (*model.Formation, error)
 	LabellingCall(ctx context.Context, obj *model.FundingAgreement) (*model.LabellingCall, error)
-}
-type IndicatorCellResolver interface {
-	Region(ctx context.Context, obj *model.IndicatorCell) (*model.Region, error)
-	Department(ctx context.Context, obj *model.IndicatorCell) (*model.Department, error)
-
-	Formation(ctx context.Context, obj *model.IndicatorCell) (*model.Formation, error)
-
-	Session(ctx context.Context, obj *model.IndicatorCell) (*model.Session, error)
-	LabellingCall(ctx context.Context, obj *model.IndicatorCell) (*model.LabellingCall, error)
 }
 type IndicatorTableResolver interface {
 	National(ctx context.Context, obj *model.IndicatorTable) (*model.IndicatorCell, error)
@@ -9006,7 +8996,7 @@ func (ec *executionContext) _IndicatorCell_region(ctx context.Context, field gra
 			return ec.fieldContext_IndicatorCell_region(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.IndicatorCell().Region(ctx, obj)
+			return obj.Region, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.Region) graphql.Marshaler {
@@ -9020,8 +9010,8 @@ func (ec *executionContext) fieldContext_IndicatorCell_region(_ context.Context,
 	fc = &graphql.FieldContext{
 		Object:     "IndicatorCell",
 		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
+		IsMethod:   false,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Region(ctx, field)
 		},
@@ -9038,7 +9028,7 @@ func (ec *executionContext) _IndicatorCell_department(ctx context.Context, field
 			return ec.fieldContext_IndicatorCell_department(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.IndicatorCell().Department(ctx, obj)
+			return obj.Department, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.Department) graphql.Marshaler {
@@ -9052,8 +9042,8 @@ func (ec *executionContext) fieldContext_IndicatorCell_department(_ context.Cont
 	fc = &graphql.FieldContext{
 		Object:     "IndicatorCell",
 		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
+		IsMethod:   false,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Department(ctx, field)
 		},
@@ -9093,7 +9083,7 @@ func (ec *executionContext) _IndicatorCell_formation(ctx context.Context, field 
 			return ec.fieldContext_IndicatorCell_formation(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.IndicatorCell().Formation(ctx, obj)
+			return obj.Formation, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.Formation) graphql.Marshaler {
@@ -9107,8 +9097,8 @@ func (ec *executionContext) fieldContext_IndicatorCell_formation(_ context.Conte
 	fc = &graphql.FieldContext{
 		Object:     "IndicatorCell",
 		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
+		IsMethod:   false,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Formation(ctx, field)
 		},
@@ -9148,7 +9138,7 @@ func (ec *executionContext) _IndicatorCell_session(ctx context.Context, field gr
 			return ec.fieldContext_IndicatorCell_session(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.IndicatorCell().Session(ctx, obj)
+			return obj.Session, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.Session) graphql.Marshaler {
@@ -9162,8 +9152,8 @@ func (ec *executionContext) fieldContext_IndicatorCell_session(_ context.Context
 	fc = &graphql.FieldContext{
 		Object:     "IndicatorCell",
 		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
+		IsMethod:   false,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Session(ctx, field)
 		},
@@ -9180,7 +9170,7 @@ func (ec *executionContext) _IndicatorCell_labellingCall(ctx context.Context, fi
 			return ec.fieldContext_IndicatorCell_labellingCall(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.IndicatorCell().LabellingCall(ctx, obj)
+			return obj.LabellingCall, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.LabellingCall) graphql.Marshaler {
@@ -9194,8 +9184,8 @@ func (ec *executionContext) fieldContext_IndicatorCell_labellingCall(_ context.C
 	fc = &graphql.FieldContext{
 		Object:     "IndicatorCell",
 		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
+		IsMethod:   false,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_LabellingCall(ctx, field)
 		},
@@ -16842,172 +16832,167 @@ func (ec *executionContext) _IndicatorCell(ctx context.Context, sel ast.Selectio
 		case "totalOver":
 			out.Values[i] = ec._IndicatorCell_totalOver(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "region":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._IndicatorCell_region(ctx, field, obj)
-				})
+			out.Values[i] = ec._IndicatorCell_region(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		case "department":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._IndicatorCell_department(ctx, field, obj)
-				})
+			out.Values[i] = ec._IndicatorCell_department(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		case "formationId":
 			out.Values[i] = ec._IndicatorCell_formationId(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "formation":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._IndicatorCell_formation(ctx, field, obj)
-				})
+			out.Values[i] = ec._IndicatorCell_formation(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		case "sessionId":
 			out.Values[i] = ec._IndicatorCell_sessionId(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "session":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._IndicatorCell_session(ctx, field, obj)
-				})
+			out.Values[i] = ec._IndicatorCell_session(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		case "labellingCall":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._IndicatorCell_labellingCall(ctx, field, obj)
-				})
+			out.Values[i] = ec._IndicatorCell_labellingCall(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		case "year":
 			out.Values[i] = ec._IndicatorCell_year(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "jobFamily":
 			out.Values[i] = ec._IndicatorCell_jobFamily(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "sex":
 			out.Values[i] = ec._IndicatorCell_sex(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "ageBand":
 			out.Values[i] = ec._IndicatorCell_ageBand(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "qualification":
 			out.Values[i] = ec._IndicatorCell_qualification(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "priorSituation":
 			out.Values[i] = ec._IndicatorCell_priorSituation(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "learners":
 			out.Values[i] = ec._IndicatorCell_learners(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "women":
 			out.Values[i] = ec._IndicatorCell_women(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "neet":
 			out.Values[i] = ec._IndicatorCell_neet(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "lowQualifiedNeetYouth":
 			out.Values[i] = ec._IndicatorCell_lowQualifiedNeetYouth(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "qpvResidents":
 			out.Values[i] = ec._IndicatorCell_qpvResidents(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "finished":
 			out.Values[i] = ec._IndicatorCell_finished(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "completed":
 			out.Values[i] = ec._IndicatorCell_completed(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "measuredM3":
 			out.Values[i] = ec._IndicatorCell_measuredM3(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "positiveM3":
 			out.Values[i] = ec._IndicatorCell_positiveM3(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "aidApplicants":
 			out.Values[i] = ec._IndicatorCell_aidApplicants(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "aidGranted":
 			out.Values[i] = ec._IndicatorCell_aidGranted(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "aidAmountEur":
 			out.Values[i] = ec._IndicatorCell_aidAmountEur(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "womenRate":
 			out.Values[i] = ec._IndicatorCell_womenRate(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "neetRate":
 			out.Values[i] = ec._IndicatorCell_neetRate(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "lowQualifiedNeetYouthRate":
 			out.Values[i] = ec._IndicatorCell_lowQualifiedNeetYouthRate(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "qpvRate":
 			out.Values[i] = ec._IndicatorCell_qpvRate(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "completionRate":
 			out.Values[i] = ec._IndicatorCell_completionRate(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "positiveExitRateM3":
 			out.Values[i] = ec._IndicatorCell_positiveExitRateM3(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "aidGrantRate":
 			out.Values[i] = ec._IndicatorCell_aidGrantRate(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))

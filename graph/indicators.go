@@ -9,10 +9,13 @@ import (
 	"sort"
 	"strconv"
 
+	"github.com/99designs/gqlgen/graphql"
+
 	"github.com/gen-hub/genhub/graph/model"
 	"github.com/gen-hub/genhub/internal/access"
 	"github.com/gen-hub/genhub/internal/apierror"
 	"github.com/gen-hub/genhub/internal/disclosure"
+	"github.com/gen-hub/genhub/internal/loaders"
 	"github.com/gen-hub/genhub/internal/store"
 )
 
@@ -595,4 +598,123 @@ func (p *protectedTable) targetShare(num, den disclosure.Value) *model.TargetVal
 		tv.Value = &x
 	}
 	return tv
+}
+
+// cellObjects sets the objects the cells of t name: regions and departments
+// from the reference data; formations, sessions and labelling calls in one
+// statement each, only when the query asks for them (a hidden one stays null).
+func (r *Resolver) cellObjects(ctx context.Context, t *model.IndicatorTable) error {
+	if err := r.reference(ctx); err != nil {
+		return err
+	}
+	cells := t.Cells
+	if t.Total != nil && !slices.Contains(cells, t.Total) {
+		cells = append(slices.Clip(cells), t.Total)
+	}
+	for _, c := range cells {
+		if c.RegionCode != nil {
+			c.Region = r.regionByID[*c.RegionCode]
+		}
+		if c.DepartmentCode != nil {
+			c.Department = r.deptByID[*c.DepartmentCode]
+		}
+	}
+	asked := cellFieldsAsked(ctx)
+	rowIDs := func(id func(*model.IndicatorCell) *int) []int {
+		seen := map[int]bool{}
+		var out []int
+		for _, c := range cells {
+			if v := id(c); v != nil && !seen[*v] {
+				seen[*v] = true
+				out = append(out, *v)
+			}
+		}
+		return out
+	}
+	ld := loaders.For(ctx)
+	op := graphql.GetOperationContext(ctx)
+	if f, ok := asked["formation"]; ok {
+		keys := rowIDs(func(c *model.IndicatorCell) *int { return c.FormationRowID })
+		m, err := r.Store.FormationsByID(ctx, keys)
+		if err != nil {
+			return err
+		}
+		var rows []*model.Formation
+		for _, k := range keys {
+			if m[k] != nil {
+				rows = append(rows, m[k])
+			} else {
+				ld.PrimeFormation(k, nil)
+			}
+		}
+		fields := map[string]graphql.CollectedField{}
+		for _, x := range graphql.CollectFields(op, f.Selections, []string{"Formation", "Node"}) {
+			fields[x.Name] = x
+		}
+		if err := r.prefetchFormations(ctx, rows, fields); err != nil {
+			return err
+		}
+		for _, c := range cells {
+			if c.FormationRowID != nil {
+				c.Formation = m[*c.FormationRowID]
+			}
+		}
+	}
+	if f, ok := asked["session"]; ok {
+		keys := rowIDs(func(c *model.IndicatorCell) *int { return c.SessionRowID })
+		m, err := r.Store.SessionsByID(ctx, keys)
+		if err != nil {
+			return err
+		}
+		var rows []*model.Session
+		for _, k := range keys {
+			ld.Session.Prime(k, m[k])
+			if m[k] != nil {
+				rows = append(rows, m[k])
+			}
+		}
+		fields := map[string]graphql.CollectedField{}
+		for _, x := range graphql.CollectFields(op, f.Selections, []string{"Session", "Node"}) {
+			fields[x.Name] = x
+		}
+		if err := r.prefetchSessions(ctx, rows, fields); err != nil {
+			return err
+		}
+		for _, c := range cells {
+			if c.SessionRowID != nil {
+				c.Session = m[*c.SessionRowID]
+			}
+		}
+	}
+	if _, ok := asked["labellingCall"]; ok {
+		keys := rowIDs(func(c *model.IndicatorCell) *int { return c.CallRowID })
+		m, err := r.Store.LabellingCallsByID(ctx, keys)
+		if err != nil {
+			return err
+		}
+		for _, c := range cells {
+			if c.CallRowID != nil {
+				c.LabellingCall = m[*c.CallRowID]
+			}
+		}
+	}
+	return nil
+}
+
+// cellFieldsAsked returns the fields the query asks of the cells and the
+// total of the indicator table being resolved, merged by name.
+func cellFieldsAsked(ctx context.Context) map[string]graphql.CollectedField {
+	op := graphql.GetOperationContext(ctx)
+	out := map[string]graphql.CollectedField{}
+	for _, f := range graphql.CollectFields(op, graphql.GetFieldContext(ctx).Field.Selections, []string{"IndicatorTable"}) {
+		if f.Name != "cells" && f.Name != "total" {
+			continue
+		}
+		for _, x := range graphql.CollectFields(op, f.Selections, []string{"IndicatorCell"}) {
+			if _, ok := out[x.Name]; !ok {
+				out[x.Name] = x
+			}
+		}
+	}
+	return out
 }

@@ -9,39 +9,7 @@ import (
 	"context"
 
 	"github.com/gen-hub/genhub/graph/model"
-	"github.com/gen-hub/genhub/internal/loaders"
 )
-
-// Region is the resolver for the region field.
-func (r *indicatorCellResolver) Region(ctx context.Context, obj *model.IndicatorCell) (*model.Region, error) {
-	if obj.RegionCode == nil {
-		return nil, nil
-	}
-	return r.region(ctx, *obj.RegionCode)
-}
-
-// Department is the resolver for the department field.
-func (r *indicatorCellResolver) Department(ctx context.Context, obj *model.IndicatorCell) (*model.Department, error) {
-	if obj.DepartmentCode == nil {
-		return nil, nil
-	}
-	return r.department(ctx, *obj.DepartmentCode)
-}
-
-// Formation is the resolver for the formation field.
-func (r *indicatorCellResolver) Formation(ctx context.Context, obj *model.IndicatorCell) (*model.Formation, error) {
-	return loadOptional(ctx, loaders.For(ctx).Formation, obj.FormationRowID)
-}
-
-// Session is the resolver for the session field.
-func (r *indicatorCellResolver) Session(ctx context.Context, obj *model.IndicatorCell) (*model.Session, error) {
-	return loadOptional(ctx, loaders.For(ctx).Session, obj.SessionRowID)
-}
-
-// LabellingCall is the resolver for the labellingCall field.
-func (r *indicatorCellResolver) LabellingCall(ctx context.Context, obj *model.IndicatorCell) (*model.LabellingCall, error) {
-	return loadOptional(ctx, loaders.For(ctx).LabellingCall, obj.CallRowID)
-}
 
 // National is the resolver for the national field.
 func (r *indicatorTableResolver) National(ctx context.Context, obj *model.IndicatorTable) (*model.IndicatorCell, error) {
@@ -69,7 +37,8 @@ func (r *queryResolver) Indicators(ctx context.Context, groupBy []model.Indicato
 	if err != nil {
 		return nil, err
 	}
-	return p.indicatorTable(margins == nil || *margins, q.Year), nil
+	t := p.indicatorTable(margins == nil || *margins, q.Year)
+	return t, r.cellObjects(ctx, t)
 }
 
 // TargetProgress is the resolver for the targetProgress field.
@@ -89,9 +58,6 @@ func (r *targetReportResolver) Scope(ctx context.Context, obj *model.TargetRepor
 	return r.scopeTargets(ctx)
 }
 
-// IndicatorCell returns IndicatorCellResolver implementation.
-func (r *Resolver) IndicatorCell() IndicatorCellResolver { return &indicatorCellResolver{r} }
-
 // IndicatorTable returns IndicatorTableResolver implementation.
 func (r *Resolver) IndicatorTable() IndicatorTableResolver { return &indicatorTableResolver{r} }
 
@@ -99,7 +65,6 @@ func (r *Resolver) IndicatorTable() IndicatorTableResolver { return &indicatorTa
 func (r *Resolver) TargetReport() TargetReportResolver { return &targetReportResolver{r} }
 
 type (
-	indicatorCellResolver  struct{ *Resolver }
 	indicatorTableResolver struct{ *Resolver }
 	targetReportResolver   struct{ *Resolver }
 )

@@ -77,7 +77,9 @@ BEGIN
   -- One refresh at a time: a later one waits for the earlier transaction to
   -- end, then counts with a snapshot that sees its rows (READ COMMITTED).
   PERFORM pg_advisory_xact_lock(1734700649, 1);
-  DELETE FROM hub.learner_summary WHERE session_id = ANY(sessions);
+  -- IN (SELECT unnest(...)) rather than = ANY(...): hashed, for the many
+  -- sessions of a bulk load.
+  DELETE FROM hub.learner_summary WHERE session_id IN (SELECT unnest(sessions));
   INSERT INTO hub.learner_summary
   SELECT e.session_id, e.formation_id, extract(year FROM e.enrolled_on)::integer, coalesce(c.call_id, 0),
          count(*),
@@ -98,12 +100,12 @@ BEGIN
                       CASE WHEN row_number() OVER w = 1 THEN '-infinity'::date ELSE l.granted_on END AS since,
                       coalesce(lead(l.granted_on) OVER w, 'infinity'::date) AS until
                  FROM hub.label l
-                WHERE l.formation_id IN (SELECT s.formation_id FROM hub.session s WHERE s.id = ANY(sessions))
+                WHERE l.formation_id IN (SELECT s.formation_id FROM hub.session s WHERE s.id IN (SELECT unnest(sessions)))
                WINDOW w AS (PARTITION BY l.formation_id ORDER BY l.granted_on, l.id)) c
       ON c.formation_id = e.formation_id AND e.enrolled_on >= c.since AND e.enrolled_on < c.until
     LEFT JOIN hub.outcome o ON o.enrolment_id = e.id AND o.measured_at = 'm3'
     LEFT JOIN hub.aid_application a ON a.enrolment_id = e.id
-   WHERE e.session_id = ANY(sessions)
+   WHERE e.session_id IN (SELECT unnest(sessions))
    GROUP BY 1, 2, 3, 4;
 END
 $$;

@@ -16,9 +16,18 @@ type IndicatorTable struct {
 }
 
 // IndicatorCell is one cell or margin of an indicator table. The values of
-// its dimensions are codes and row ids; resolvers load the objects.
+// its dimensions are codes and row ids; the objects they name are set (in one
+// batch per table, and only those the query asks for) before the cells are
+// marshalled: without field resolvers, a large table marshals without a
+// goroutine per field.
 type IndicatorCell struct {
-	TotalOver      []IndicatorDimension
+	TotalOver     []IndicatorDimension
+	Region        *Region
+	Department    *Department
+	Formation     *Formation
+	Session       *Session
+	LabellingCall *LabellingCall
+
 	RegionCode     *string
 	DepartmentCode *string
 	FormationRowID *int
