@@ -225,6 +225,7 @@ func serve(ctx context.Context, log *slog.Logger, args []string) error {
 	h := server.New(store.New(db), server.Options{
 		Introspection: os.Getenv("GENHUB_INTROSPECTION") != "false",
 		Log:           log,
+		Pprof:         os.Getenv("GENHUB_PPROF") == "1",
 	})
 	l, err := net.Listen("tcp", *listen)
 	if err != nil {

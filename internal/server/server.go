@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"regexp"
 	"time"
 
@@ -38,6 +39,8 @@ type Options struct {
 	// Introspection lets callers read the schema (the playground needs it).
 	Introspection bool
 	Log           *slog.Logger
+	// Pprof serves Go's profiler at /debug/pprof/ (benchmarks; never in production).
+	Pprof bool
 }
 
 // New returns the hub's HTTP handler over st.
@@ -80,6 +83,10 @@ func New(st *store.Store, o Options) http.Handler {
 		}
 		fmt.Fprintln(w, "ready")
 	})
+	if o.Pprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	}
 	mux.Handle("/", playground.Handler("/graphql"))
 	return withRequestID(mux)
 }
