@@ -253,10 +253,15 @@ func (r *queryResolver) Formations(ctx context.Context, first *int, after *strin
 	}
 	var res *store.Result[model.Formation]
 	err = r.Store.Unit(ctx, func(ctx context.Context) (err error) {
-		if res, err = r.Store.Formations(ctx, store.FormationScope{}, filter, by, p); err != nil {
+		fields := currentFields(ctx, "Formation")
+		cols := columnsFor(fields, formationFieldColumns)
+		if res, err = r.Store.Formations(ctx, store.FormationScope{}, filter, by, p, cols); err != nil {
 			return err
 		}
-		return r.prefetchFormations(ctx, res.Rows, currentFields(ctx, "Formation"))
+		if err := countNowIfAsked(ctx, res); err != nil {
+			return err
+		}
+		return r.prefetchFormations(ctx, res.Rows, fields, cols == nil)
 	})
 	if err != nil {
 		return nil, err
@@ -282,6 +287,9 @@ func (r *queryResolver) Organisations(ctx context.Context, first *int, after *st
 	var res *store.Result[model.Organisation]
 	err = r.Store.Unit(ctx, func(ctx context.Context) (err error) {
 		if res, err = r.Store.Organisations(ctx, nameContains, p); err != nil {
+			return err
+		}
+		if err := countNowIfAsked(ctx, res); err != nil {
 			return err
 		}
 		return r.prefetchOrganisations(ctx, res.Rows, currentFields(ctx, "Organisation"))
@@ -372,10 +380,15 @@ func (r *queryResolver) Sessions(ctx context.Context, first *int, after *string,
 	}
 	var res *store.Result[model.Session]
 	err = r.Store.Unit(ctx, func(ctx context.Context) (err error) {
-		if res, err = r.Store.Sessions(ctx, f, p); err != nil {
+		fields := currentFields(ctx, "Session")
+		cols := columnsFor(fields, sessionFieldColumns)
+		if res, err = r.Store.Sessions(ctx, f, p, cols); err != nil {
 			return err
 		}
-		return r.prefetchSessions(ctx, res.Rows, currentFields(ctx, "Session"))
+		if err := countNowIfAsked(ctx, res); err != nil {
+			return err
+		}
+		return r.prefetchSessions(ctx, res.Rows, fields, cols == nil)
 	})
 	if err != nil {
 		return nil, err
@@ -399,6 +412,9 @@ func (r *queryResolver) Enrolments(ctx context.Context, first *int, after *strin
 	var res *store.Result[model.Enrolment]
 	err = r.Store.Unit(ctx, func(ctx context.Context) (err error) {
 		if res, err = r.Store.Enrolments(ctx, sid, p); err != nil {
+			return err
+		}
+		if err := countNowIfAsked(ctx, res); err != nil {
 			return err
 		}
 		return r.prefetchEnrolments(ctx, res.Rows, currentFields(ctx, "Enrolment"))

@@ -141,7 +141,7 @@ func run(hubBin string, scale, conc int, dur, warm time.Duration, only string, k
 
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conc * 2, MaxConnsPerHost: conc * 2}}
 	tw := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "operation\tkind\treq/s\tp50 ms\tp99 ms\terrors\tsql/req\thub peak MB\tceiling req/s\thub/ceiling\t")
+	fmt.Fprintln(tw, "operation\tkind\treq/s\tp50 ms\tp99 ms\terrors\tsql/req\thub CPU ms/req\thub peak MB\tceiling req/s\thub/ceiling\t")
 	for _, o := range ops {
 		if only != "" && !slices.Contains(strings.Split(only, ","), o.name) {
 			continue
@@ -159,7 +159,9 @@ func run(hubBin string, scale, conc int, dur, warm time.Duration, only string, k
 		if name, file, ok := strings.Cut(profile, "="); ok && name == o.name {
 			stopProfile = cpuProfile(base, dur, file)
 		}
+		cpu0 := cpuTime(hub.Process.Pid)
 		res := drive(conc, dur, func(i int) error { _, err := post(client, base, key, o.query, o.vars(i)); return err })
+		cpuPerReq := float64((cpuTime(hub.Process.Pid) - cpu0).Microseconds()) / 1000 / float64(res.n)
 		if stopProfile != nil {
 			stopProfile()
 		}
@@ -167,8 +169,8 @@ func run(hubBin string, scale, conc int, dur, warm time.Duration, only string, k
 		db.Get(&calls, `SELECT coalesce(sum(calls), 0) FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'bench')
 			AND query NOT LIKE '%pg_stat_statements%'`)
 		ceiling := drive(conc, dur, func(i int) error { return rawQuery(raw, o, i) })
-		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%.1f\t%.1f\t%d\t%.1f\t%.0f\t%.0f\t%.0f %%\t\n", o.name, kindOf(o.partner), res.rps, ms(res.p50), ms(res.p99), res.errors,
-			calls/float64(res.n), peakMB(hub.Process.Pid), ceiling.rps, 100*res.rps/ceiling.rps)
+		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%.1f\t%.1f\t%d\t%.1f\t%.2f\t%.0f\t%.0f\t%.0f %%\t\n", o.name, kindOf(o.partner), res.rps, ms(res.p50), ms(res.p99), res.errors,
+			calls/float64(res.n), cpuPerReq, peakMB(hub.Process.Pid), ceiling.rps, 100*res.rps/ceiling.rps)
 		tw.Flush()
 	}
 	return nil
@@ -368,6 +370,18 @@ func peakMB(pid int) float64 {
 		}
 	}
 	return 0
+}
+
+// cpuTime returns the user and system CPU time a process has used.
+func cpuTime(pid int) time.Duration {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.Atoi(f[11])
+	stime, _ := strconv.Atoi(f[12])
+	return time.Duration(utime+stime) * time.Second / 100 // clock ticks of 10 ms
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
