@@ -50,7 +50,9 @@ func main() {
 	only := flag.String("ops", "", "comma-separated operations to run (default all)")
 	keep := flag.Bool("keep", false, "leave the cluster and hub running (print their URLs) instead of measuring")
 	profile := flag.String("cpuprofile", "", "write a CPU profile of the hub during this operation to FILE.pprof (op=FILE)")
+	explain := flag.Bool("explain", false, "instead of measuring, run each operation once and print the plans PostgreSQL chose for the hub's statements (auto_explain, under row-level security)")
 	flag.Parse()
+	explainMode = *explain
 	if err := run(*hubBin, *scale, *conc, *dur, *warm, *only, *keep, *profile); err != nil {
 		fmt.Fprintln(os.Stderr, "genhub-bench:", err)
 		os.Exit(1)
@@ -99,6 +101,12 @@ func run(hubBin string, scale, conc int, dur, warm time.Duration, only string, k
 	defer db.Close()
 	db.MustExec(`CREATE EXTENSION IF NOT EXISTS pg_stat_statements`)
 	fmt.Printf("database loaded in %.1f s\n", time.Since(start).Seconds())
+	if explainMode {
+		db.MustExec(`ALTER DATABASE bench SET session_preload_libraries = 'auto_explain'`)
+		db.MustExec(`ALTER DATABASE bench SET auto_explain.log_min_duration = 0`)
+		db.MustExec(`ALTER DATABASE bench SET auto_explain.log_analyze = on`)
+		db.MustExec(`ALTER DATABASE bench SET auto_explain.log_timing = off`)
+	}
 
 	port, err := freePort()
 	if err != nil {
@@ -139,6 +147,9 @@ func run(hubBin string, scale, conc int, dur, warm time.Duration, only string, k
 	raw.SetMaxIdleConns(conc)
 	defer raw.Close()
 
+	if explainMode {
+		return explainOps(ops, base, filepath.Join(dir, "postgres.log"), only)
+	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conc * 2, MaxConnsPerHost: conc * 2}}
 	tw := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "operation\tkind\treq/s\tp50 ms\tp99 ms\terrors\tsql/req\thub CPU ms/req\thub peak MB\tceiling req/s\thub/ceiling\t")
@@ -247,6 +258,35 @@ func rawQuery(db *sqlx.DB, o op, i int) error {
 	}
 	rows.Close()
 	return tx.Commit()
+}
+
+var explainMode bool
+
+// explainOps runs each operation once and prints the plans auto_explain logged
+// for the hub's data statements.
+func explainOps(ops []op, base, logPath, only string) error {
+	for _, o := range ops {
+		if only != "" && !slices.Contains(strings.Split(only, ","), o.name) {
+			continue
+		}
+		before, _ := os.ReadFile(logPath)
+		if _, err := post(http.DefaultClient, base, keyOf(o.partner), o.query, o.vars(0)); err != nil {
+			return err
+		}
+		time.Sleep(300 * time.Millisecond) // let the server write its log
+		after, _ := os.ReadFile(logPath)
+		fmt.Printf("\n==== %s (%s)\n", o.name, kindOf(o.partner))
+		for _, entry := range strings.Split(string(after[len(before):]), "\n20") {
+			if !strings.Contains(entry, "plan:") || strings.Contains(entry, "set_config") || strings.Contains(entry, "authenticate") {
+				continue
+			}
+			if i := strings.Index(entry, "Query Text:"); i >= 0 {
+				fmt.Println(strings.TrimSpace(entry[i:]))
+				fmt.Println()
+			}
+		}
+	}
+	return nil
 }
 
 type result struct {

@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -169,12 +170,23 @@ func startEmbedded(ctx context.Context) (*devdb.Cluster, error) {
 	return c, nil
 }
 
+// tuneGC trades memory for CPU unless GOGC or GOMEMLIMIT is set: most of a
+// request's garbage dies young, and a soft limit keeps the heap bounded.
+func tuneGC() {
+	if os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetGCPercent(400)
+		debug.SetMemoryLimit(120 << 20)
+	}
+}
+
 func serve(ctx context.Context, log *slog.Logger, args []string) error {
+	tuneGC()
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	listen := fs.String("listen", envOr("GENHUB_LISTEN", ":8080"), "address to serve on")
 	demo := fs.Bool("demo", true, "load the demo data set into an empty database")
 	scale := fs.Int("scale", 1, "scale of the demo data set")
 	migrate := fs.Bool("migrate", true, "apply pending migrations at start")
+	defaultKey := fs.String("bench-default-key", "", "benchmarks only: treat requests without an Authorization header as sent with this key (refused unless listening on loopback)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -226,10 +238,15 @@ func serve(ctx context.Context, log *slog.Logger, args []string) error {
 		Introspection: os.Getenv("GENHUB_INTROSPECTION") != "false",
 		Log:           log,
 		Pprof:         os.Getenv("GENHUB_PPROF") == "1",
+		DefaultKey:    *defaultKey,
 	})
 	l, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return err
+	}
+	if ip := l.Addr().(*net.TCPAddr).IP; *defaultKey != "" && !ip.IsLoopback() {
+		l.Close()
+		return fmt.Errorf("-bench-default-key is for benchmarks on loopback; listen on 127.0.0.1, not %s", l.Addr())
 	}
 	base := "http://" + displayAddr(l.Addr())
 	log.Info("GEN Data Hub ready", "graphiql", base+"/", "graphql", base+"/graphql")

@@ -41,6 +41,9 @@ type Options struct {
 	Log           *slog.Logger
 	// Pprof serves Go's profiler at /debug/pprof/ (benchmarks; never in production).
 	Pprof bool
+	// DefaultKey authenticates requests without an Authorization header
+	// (benchmarks only; see auth.Authenticator).
+	DefaultKey string
 }
 
 // New returns the hub's HTTP handler over st.
@@ -63,7 +66,7 @@ func New(st *store.Store, o Options) http.Handler {
 		return errors.New("internal: panic")
 	})
 
-	authn := &auth.Authenticator{Store: st, Log: o.Log}
+	authn := &auth.Authenticator{Store: st, Log: o.Log, DefaultKey: o.DefaultKey}
 	api := authn.Middleware(loaders.Middleware(st, gql), func(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, r, o.Log, err)
 	})
