@@ -246,6 +246,7 @@ type ComplexityRoot struct {
 
 	Label struct {
 		Call        func(childComplexity int) int
+		Formation   func(childComplexity int) int
 		GrantedOn   func(childComplexity int) int
 		ID          func(childComplexity int) int
 		Status      func(childComplexity int) int
@@ -466,6 +467,7 @@ type FundingAgreementResolver interface {
 	LabellingCall(ctx context.Context, obj *model.FundingAgreement) (*model.LabellingCall, error)
 }
 type LabelResolver interface {
+	Formation(ctx context.Context, obj *model.Label) (*model.Formation, error)
 	Call(ctx context.Context, obj *model.Label) (*model.LabellingCall, error)
 }
 type MeResolver interface {
@@ -1377,6 +1379,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Label.Call(childComplexity), true
+	case "Label.formation":
+		if e.ComplexityRoot.Label.Formation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Label.Formation(childComplexity), true
 	case "Label.grantedOn":
 		if e.ComplexityRoot.Label.GrantedOn == nil {
 			break
@@ -2746,6 +2754,8 @@ type LabellingCall implements Node {
 "A label granted to a formation in a call."
 type Label implements Node {
   id: ID!
+  "The formation it labels."
+  formation: Formation!
   "The call it was granted in."
   call: LabellingCall!
   "Date granted."
@@ -3708,6 +3718,8 @@ func (ec *executionContext) childFields_Label(ctx context.Context, field graphql
 	switch field.Name {
 	case "id":
 		return ec.fieldContext_Label_id(ctx, field)
+	case "formation":
+		return ec.fieldContext_Label_formation(ctx, field)
 	case "call":
 		return ec.fieldContext_Label_call(ctx, field)
 	case "grantedOn":
@@ -8481,6 +8493,38 @@ func (ec *executionContext) _Label_id(ctx context.Context, field graphql.Collect
 }
 func (ec *executionContext) fieldContext_Label_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Label", field, true, false, "ID")
+}
+
+func (ec *executionContext) _Label_formation(ctx context.Context, field graphql.CollectedField, obj *model.Label) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Label_formation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Label().Formation(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Formation) graphql.Marshaler {
+			return ec.marshalNFormation2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐFormation(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Label_formation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Label",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Formation(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Label_call(ctx context.Context, field graphql.CollectedField, obj *model.Label) (ret graphql.Marshaler) {
@@ -14331,6 +14375,12 @@ func (ec *executionContext) _Label(ctx context.Context, sel ast.SelectionSet, ob
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "formation":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Label_formation(ctx, field, obj)
+				})
 		case "call":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,

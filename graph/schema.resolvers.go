@@ -182,6 +182,11 @@ func (r *fundingAgreementResolver) LabellingCall(ctx context.Context, obj *model
 	return loadOptional(ctx, loaders.For(ctx).LabellingCall, obj.CallID)
 }
 
+// Formation is the resolver for the formation field.
+func (r *labelResolver) Formation(ctx context.Context, obj *model.Label) (*model.Formation, error) {
+	return loadRequired(ctx, loaders.For(ctx).Formation, obj.FormationID, "formation")
+}
+
 // Call is the resolver for the call field.
 func (r *labelResolver) Call(ctx context.Context, obj *model.Label) (*model.LabellingCall, error) {
 	return loadRequired(ctx, loaders.For(ctx).LabellingCall, obj.CallID, "labelling call")
