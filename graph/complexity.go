@@ -23,7 +23,15 @@ func pageCost(child int, first, last *int) int {
 		n = *last
 	}
 	n = max(1, min(n, store.MaxPage+1))
-	return 1 + mulSat(n, child)
+	return addOne(mulSat(n, child))
+}
+
+// addOne adds the cost of the list field itself, saturating.
+func addOne(c int) int {
+	if c == math.MaxInt {
+		return c
+	}
+	return c + 1
 }
 
 // mulSat multiplies without overflowing: costs saturate at MaxInt.
@@ -71,6 +79,6 @@ func setComplexity(c *ComplexityRoot) {
 	c.Query.Entitlements = func(child int, first *int, after *string, last *int, before *string, _ *string) int {
 		return pageCost(child, first, last)
 	}
-	c.Query.Nodes = func(child int, ids []string) int { return 1 + mulSat(max(1, len(ids)), child) }
-	c.Query.TrustedOperations = func(child int, _ *string) int { return 1 + mulSat(listedOperationsCost, child) }
+	c.Query.Nodes = func(child int, ids []string) int { return addOne(mulSat(max(1, len(ids)), child)) }
+	c.Query.TrustedOperations = func(child int, _ *string) int { return addOne(mulSat(listedOperationsCost, child)) }
 }

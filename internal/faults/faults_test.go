@@ -57,7 +57,7 @@ func hubtestQuery(h http.Handler, key, query string, vars map[string]any) *hubte
 // nopTB lets load goroutines use hubtest without a test to fail.
 type nopTB struct{ testing.TB }
 
-func (nopTB) Helper()                {}
+func (nopTB) Helper()               {}
 func (nopTB) Fatalf(string, ...any) {}
 
 func ready(h http.Handler) bool {

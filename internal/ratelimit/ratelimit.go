@@ -258,3 +258,6 @@ func (l *Limiter) evict(before time.Time) {
 		}
 	}
 }
+
+// SetClock replaces the clock, for tests.
+func (l *Limiter) SetClock(now func() time.Time) { l.now = now }
