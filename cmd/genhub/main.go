@@ -259,6 +259,7 @@ func serve(ctx context.Context, log *slog.Logger, args []string) error {
 		Log:                  log,
 		Limits:               cfg.limits,
 		RateLimiter:          rl,
+		Pprof:                os.Getenv("GENHUB_PPROF") == "1",
 	})
 	l, err := net.Listen("tcp", *listen)
 	if err != nil {

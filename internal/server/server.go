@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"regexp"
 	"time"
 
@@ -47,6 +48,8 @@ type Options struct {
 	Limits Limits
 	// RateLimiter limits each partner and public address; nil for none.
 	RateLimiter *ratelimit.Limiter
+	// Pprof serves Go's profiler at /debug/pprof/ (benchmarks; never in production).
+	Pprof bool
 }
 
 // New returns the hub's HTTP handler over st.
@@ -92,6 +95,10 @@ func New(st *store.Store, o Options) http.Handler {
 		}
 		fmt.Fprintln(w, "ready")
 	})
+	if o.Pprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	}
 	mux.Handle("/", playground.Handler("/graphql"))
 	return withRequestID(mux)
 }
