@@ -39,6 +39,17 @@ bench-explain: build
 bench-peer:
 	bench/peer/run.sh
 
+# Soak: 32 clients for 2 minutes of valid, invalid and hostile requests from
+# several partners, against a throwaway cluster; prints throughput, outcomes,
+# p99 and the hub's memory and goroutines at the start and the end.
+soak:
+	$(GO) run ./cmd/genhub-soak -clients 32 -duration 2m
+
+# Fuzz the HTTP handler beyond its seed corpus (which `make test` runs).
+FUZZTIME ?= 10m
+fuzz:
+	$(GO) test -run '^$$' -fuzz=FuzzGraphQL -fuzztime=$(FUZZTIME) ./internal/server/
+
 lint:
 	gofmt -l $$(git ls-files '*.go' | grep -v generated.go)
 	$(GO) vet ./...

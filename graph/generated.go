@@ -5,6 +5,7 @@ package graph
 import (
 	"bytes"
 	"context"
+	"embed"
 	"errors"
 	"fmt"
 	"math"
@@ -273,7 +274,9 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		RevokeCurrentKey func(childComplexity int) int
+		RegisterOperation func(childComplexity int, partnerID string, document string, name *string) int
+		RevokeCurrentKey  func(childComplexity int) int
+		RevokeOperation   func(childComplexity int, id string) int
 	}
 
 	Organisation struct {
@@ -358,6 +361,7 @@ type ComplexityRoot struct {
 		Region            func(childComplexity int, code string) int
 		Regions           func(childComplexity int) int
 		Sessions          func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.SessionFilter) int
+		TrustedOperations func(childComplexity int, partnerID *string) int
 	}
 
 	Region struct {
@@ -406,6 +410,17 @@ type ComplexityRoot struct {
 		DueOn     func(childComplexity int) int
 		Label     func(childComplexity int) int
 		Target    func(childComplexity int) int
+	}
+
+	TrustedOperation struct {
+		Document     func(childComplexity int) int
+		Hash         func(childComplexity int) int
+		ID           func(childComplexity int) int
+		Name         func(childComplexity int) int
+		PartnerSlug  func(childComplexity int) int
+		RegisteredAt func(childComplexity int) int
+		RegisteredBy func(childComplexity int) int
+		RevokedAt    func(childComplexity int) int
 	}
 
 	YearFigures struct {
@@ -475,6 +490,8 @@ type MeResolver interface {
 }
 type MutationResolver interface {
 	RevokeCurrentKey(ctx context.Context) (bool, error)
+	RegisterOperation(ctx context.Context, partnerID string, document string, name *string) (*model.TrustedOperation, error)
+	RevokeOperation(ctx context.Context, id string) (bool, error)
 }
 type OrganisationResolver interface {
 	Department(ctx context.Context, obj *model.Organisation) (*model.Department, error)
@@ -503,6 +520,7 @@ type QueryResolver interface {
 	FundingAgreements(ctx context.Context, first *int, after *string, last *int, before *string) (*model.Connection[model.FundingAgreement], error)
 	Partners(ctx context.Context, first *int, after *string, last *int, before *string, kind *model.PartnerKind) (*model.Connection[model.Partner], error)
 	Entitlements(ctx context.Context, first *int, after *string, last *int, before *string, partnerID *string) (*model.Connection[model.Entitlement], error)
+	TrustedOperations(ctx context.Context, partnerID *string) ([]*model.TrustedOperation, error)
 }
 type RegionResolver interface {
 	Departments(ctx context.Context, obj *model.Region) ([]*model.Department, error)
@@ -1490,12 +1508,34 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Me.Partner(childComplexity), true
 
+	case "Mutation.registerOperation":
+		if e.ComplexityRoot.Mutation.RegisterOperation == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_registerOperation_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RegisterOperation(childComplexity, args["partnerId"].(string), args["document"].(string), args["name"].(*string)), true
 	case "Mutation.revokeCurrentKey":
 		if e.ComplexityRoot.Mutation.RevokeCurrentKey == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Mutation.RevokeCurrentKey(childComplexity), true
+	case "Mutation.revokeOperation":
+		if e.ComplexityRoot.Mutation.RevokeOperation == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_revokeOperation_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RevokeOperation(childComplexity, args["id"].(string)), true
 
 	case "Organisation.city":
 		if e.ComplexityRoot.Organisation.City == nil {
@@ -1906,6 +1946,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Sessions(childComplexity, args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string), args["filter"].(*model.SessionFilter)), true
+	case "Query.trustedOperations":
+		if e.ComplexityRoot.Query.TrustedOperations == nil {
+			break
+		}
+
+		args, err := ec.field_Query_trustedOperations_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.TrustedOperations(childComplexity, args["partnerId"].(*string)), true
 
 	case "Region.activeFormations":
 		if e.ComplexityRoot.Region.ActiveFormations == nil {
@@ -2103,6 +2154,55 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.TargetProgress.Target(childComplexity), true
 
+	case "TrustedOperation.document":
+		if e.ComplexityRoot.TrustedOperation.Document == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrustedOperation.Document(childComplexity), true
+	case "TrustedOperation.hash":
+		if e.ComplexityRoot.TrustedOperation.Hash == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrustedOperation.Hash(childComplexity), true
+	case "TrustedOperation.id":
+		if e.ComplexityRoot.TrustedOperation.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrustedOperation.ID(childComplexity), true
+	case "TrustedOperation.name":
+		if e.ComplexityRoot.TrustedOperation.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrustedOperation.Name(childComplexity), true
+	case "TrustedOperation.partnerSlug":
+		if e.ComplexityRoot.TrustedOperation.PartnerSlug == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrustedOperation.PartnerSlug(childComplexity), true
+	case "TrustedOperation.registeredAt":
+		if e.ComplexityRoot.TrustedOperation.RegisteredAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrustedOperation.RegisteredAt(childComplexity), true
+	case "TrustedOperation.registeredBy":
+		if e.ComplexityRoot.TrustedOperation.RegisteredBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrustedOperation.RegisteredBy(childComplexity), true
+	case "TrustedOperation.revokedAt":
+		if e.ComplexityRoot.TrustedOperation.RevokedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrustedOperation.RevokedAt(childComplexity), true
+
 	case "YearFigures.formationsLabelled":
 		if e.ComplexityRoot.YearFigures.FormationsLabelled == nil {
 			break
@@ -2224,6 +2324,17 @@ func newExecutionContext(
 			deferredResults,
 		),
 	}
+}
+
+//go:embed "schema/operations.graphqls"
+var sourcesFS embed.FS
+
+func sourceData(filename string) string {
+	data, err := sourcesFS.ReadFile(filename)
+	if err != nil {
+		panic(fmt.Sprintf("codegen problem: %s not available", filename))
+	}
+	return string(data)
 }
 
 var sources = []*ast.Source{
@@ -3323,6 +3434,7 @@ type Mutation {
   revokeCurrentKey: Boolean! @partner
 }
 `, BuiltIn: false},
+	{Name: "schema/operations.graphqls", Input: sourceData("schema/operations.graphqls"), BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
@@ -3992,6 +4104,28 @@ func (ec *executionContext) childFields_TargetProgress(ctx context.Context, fiel
 	return nil, fmt.Errorf("no field named %q was found under type TargetProgress", field.Name)
 }
 
+func (ec *executionContext) childFields_TrustedOperation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_TrustedOperation_id(ctx, field)
+	case "partnerSlug":
+		return ec.fieldContext_TrustedOperation_partnerSlug(ctx, field)
+	case "hash":
+		return ec.fieldContext_TrustedOperation_hash(ctx, field)
+	case "name":
+		return ec.fieldContext_TrustedOperation_name(ctx, field)
+	case "document":
+		return ec.fieldContext_TrustedOperation_document(ctx, field)
+	case "registeredBy":
+		return ec.fieldContext_TrustedOperation_registeredBy(ctx, field)
+	case "registeredAt":
+		return ec.fieldContext_TrustedOperation_registeredAt(ctx, field)
+	case "revokedAt":
+		return ec.fieldContext_TrustedOperation_revokedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TrustedOperation", field.Name)
+}
+
 func (ec *executionContext) childFields_YearFigures(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "year":
@@ -4227,6 +4361,50 @@ func (ec *executionContext) field_Formation_sessions_args(ctx context.Context, r
 		return nil, err
 	}
 	args["before"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_registerOperation_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "partnerId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["partnerId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "document",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["document"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "name",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["name"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_revokeOperation_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -4731,6 +4909,20 @@ func (ec *executionContext) field_Query_sessions_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["filter"] = arg4
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_trustedOperations_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "partnerId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["partnerId"] = arg0
 	return args, nil
 }
 
@@ -8981,6 +9173,130 @@ func (ec *executionContext) fieldContext_Mutation_revokeCurrentKey(_ context.Con
 	return graphql.NewScalarFieldContext("Mutation", field, true, true, "Boolean")
 }
 
+func (ec *executionContext) _Mutation_registerOperation(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_registerOperation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RegisterOperation(ctx, fc.Args["partnerId"].(string), fc.Args["document"].(string), fc.Args["name"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				allow, err := ec.unmarshalNPartnerKind2ᚕgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐPartnerKindᚄ(ctx, []any{"OPERATOR"})
+				if err != nil {
+					var zeroVal *model.TrustedOperation
+					return zeroVal, err
+				}
+				if ec.Directives.Kinds == nil {
+					var zeroVal *model.TrustedOperation
+					return zeroVal, errors.New("directive kinds is not implemented")
+				}
+				return ec.Directives.Kinds(ctx, nil, directive0, allow)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.TrustedOperation) graphql.Marshaler {
+			return ec.marshalNTrustedOperation2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐTrustedOperation(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_registerOperation(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TrustedOperation(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_registerOperation_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_revokeOperation(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_revokeOperation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RevokeOperation(ctx, fc.Args["id"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				allow, err := ec.unmarshalNPartnerKind2ᚕgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐPartnerKindᚄ(ctx, []any{"OPERATOR"})
+				if err != nil {
+					var zeroVal bool
+					return zeroVal, err
+				}
+				if ec.Directives.Kinds == nil {
+					var zeroVal bool
+					return zeroVal, errors.New("directive kinds is not implemented")
+				}
+				return ec.Directives.Kinds(ctx, nil, directive0, allow)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_revokeOperation(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_revokeOperation_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Organisation_id(ctx context.Context, field graphql.CollectedField, obj *model.Organisation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10753,6 +11069,63 @@ func (ec *executionContext) fieldContext_Query_entitlements(ctx context.Context,
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_trustedOperations(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_trustedOperations(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().TrustedOperations(ctx, fc.Args["partnerId"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Partner == nil {
+					var zeroVal []*model.TrustedOperation
+					return zeroVal, errors.New("directive partner is not implemented")
+				}
+				return ec.Directives.Partner(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.TrustedOperation) graphql.Marshaler {
+			return ec.marshalNTrustedOperation2ᚕᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐTrustedOperationᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_trustedOperations(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TrustedOperation(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_trustedOperations_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11658,6 +12031,190 @@ func (ec *executionContext) _TargetProgress_dueOn(ctx context.Context, field gra
 }
 func (ec *executionContext) fieldContext_TargetProgress_dueOn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("TargetProgress", field, false, false, "Date")
+}
+
+func (ec *executionContext) _TrustedOperation_id(ctx context.Context, field graphql.CollectedField, obj *model.TrustedOperation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrustedOperation_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrustedOperation_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrustedOperation", field, true, false, "ID")
+}
+
+func (ec *executionContext) _TrustedOperation_partnerSlug(ctx context.Context, field graphql.CollectedField, obj *model.TrustedOperation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrustedOperation_partnerSlug(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PartnerSlug, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrustedOperation_partnerSlug(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrustedOperation", field, false, false, "String")
+}
+
+func (ec *executionContext) _TrustedOperation_hash(ctx context.Context, field graphql.CollectedField, obj *model.TrustedOperation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrustedOperation_hash(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Hash, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrustedOperation_hash(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrustedOperation", field, false, false, "String")
+}
+
+func (ec *executionContext) _TrustedOperation_name(ctx context.Context, field graphql.CollectedField, obj *model.TrustedOperation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrustedOperation_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TrustedOperation_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrustedOperation", field, false, false, "String")
+}
+
+func (ec *executionContext) _TrustedOperation_document(ctx context.Context, field graphql.CollectedField, obj *model.TrustedOperation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrustedOperation_document(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Document, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrustedOperation_document(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrustedOperation", field, false, false, "String")
+}
+
+func (ec *executionContext) _TrustedOperation_registeredBy(ctx context.Context, field graphql.CollectedField, obj *model.TrustedOperation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrustedOperation_registeredBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RegisteredBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrustedOperation_registeredBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrustedOperation", field, false, false, "String")
+}
+
+func (ec *executionContext) _TrustedOperation_registeredAt(ctx context.Context, field graphql.CollectedField, obj *model.TrustedOperation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrustedOperation_registeredAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RegisteredAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrustedOperation_registeredAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrustedOperation", field, false, false, "Time")
+}
+
+func (ec *executionContext) _TrustedOperation_revokedAt(ctx context.Context, field graphql.CollectedField, obj *model.TrustedOperation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrustedOperation_revokedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RevokedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TrustedOperation_revokedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrustedOperation", field, false, false, "Time")
 }
 
 func (ec *executionContext) _YearFigures_year(ctx context.Context, field graphql.CollectedField, obj *model.YearFigures) (ret graphql.Marshaler) {
@@ -14567,6 +15124,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "registerOperation":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_registerOperation(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "revokeOperation":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_revokeOperation(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -15149,6 +15720,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_entitlements(ctx, field)
 				})
+		case "trustedOperations":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_trustedOperations(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -15486,6 +16063,74 @@ func (ec *executionContext) _TargetProgress(ctx context.Context, sel ast.Selecti
 		case "dueOn":
 			out.Values[i] = ec._TargetProgress_dueOn(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var trustedOperationImplementors = []string{"TrustedOperation"}
+
+func (ec *executionContext) _TrustedOperation(ctx context.Context, sel ast.SelectionSet, obj *model.TrustedOperation) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, trustedOperationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TrustedOperation")
+		case "id":
+			out.Values[i] = ec._TrustedOperation_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "partnerSlug":
+			out.Values[i] = ec._TrustedOperation_partnerSlug(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "hash":
+			out.Values[i] = ec._TrustedOperation_hash(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._TrustedOperation_name(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "document":
+			out.Values[i] = ec._TrustedOperation_document(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "registeredBy":
+			out.Values[i] = ec._TrustedOperation_registeredBy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "registeredAt":
+			out.Values[i] = ec._TrustedOperation_registeredAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "revokedAt":
+			out.Values[i] = ec._TrustedOperation_revokedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -16823,6 +17468,30 @@ func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel as
 		graphql.AddInvalidNullFromMarshaler(ctx, "Time!")
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNTrustedOperation2ᚕᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐTrustedOperationᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.TrustedOperation) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNTrustedOperation2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐTrustedOperation(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNTrustedOperation2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐTrustedOperation(ctx context.Context, sel ast.SelectionSet, v *model.TrustedOperation) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "TrustedOperation!")
+		return graphql.Null
+	}
+	return ec._TrustedOperation(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNYearFigures2ᚕᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐYearFiguresᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.YearFigures) graphql.Marshaler {

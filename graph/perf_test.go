@@ -6,6 +6,7 @@ import (
 
 	"github.com/gen-hub/genhub/internal/hubtest"
 	"github.com/gen-hub/genhub/internal/seed"
+	"github.com/gen-hub/genhub/internal/server"
 )
 
 // TestStatementsIndependentOfPageSize: nested data loads in batches, so a page
@@ -13,6 +14,9 @@ import (
 // sessions with their counts) run the same number of SQL statements.
 func TestStatementsIndependentOfPageSize(t *testing.T) {
 	e := hubtest.New(t)
+	// The organisations query asks for deliberately large nested pages (50 ×
+	// 10 × 3 × 5 rows), over the default complexity limit.
+	e.Handler = server.New(e.Store, server.Options{Introspection: true, Limits: server.Limits{MaxComplexity: 1 << 20}})
 	var region, operator string
 	for _, p := range seed.Partners() {
 		switch p.Slug {

@@ -16,4 +16,4 @@ exec "$peer" "$@" \
   --peer-query v4 "$here/postgraphile-v4.graphql" --peer-query v5 "$here/postgraphile-v5.graphql" \
   --raw-sql "$here/raw.sql" \
   --target hub http://127.0.0.1:5678/graphql "$here/hub.graphql" \
-  --start hub "exec /tmp/genhub-peer serve -listen 127.0.0.1:5678 -demo=false -migrate=false -bench-default-key $key"
+  --start hub "GENHUB_RATE=1000000 GENHUB_BURST=1000000 GENHUB_COST_PER_MINUTE=1000000000000 exec /tmp/genhub-peer serve -listen 127.0.0.1:5678 -demo=false -migrate=false -bench-default-key $key"

@@ -41,6 +41,11 @@ import (
 
 const appPassword = "genhub-bench-app"
 
+// unlimited lifts the rate limits and cost budgets, which would otherwise
+// measure the limiter rather than the hub.
+var unlimited = []string{"GENHUB_RATE=1000000", "GENHUB_BURST=1000000", "GENHUB_COST_PER_MINUTE=1000000000000",
+	"GENHUB_PUBLIC_RATE=1000000", "GENHUB_PUBLIC_BURST=1000000", "GENHUB_PUBLIC_COST_PER_MINUTE=1000000000000"}
+
 func main() {
 	hubBin := flag.String("hub", "bin/genhub", "hub binary to start")
 	scale := flag.Int("scale", 10, "scale of the demo data set")
@@ -115,6 +120,7 @@ func run(hubBin string, scale, conc int, dur, warm time.Duration, only string, k
 	base := "http://127.0.0.1:" + strconv.Itoa(port)
 	hub := exec.Command(hubBin, "serve", "-listen", "127.0.0.1:"+strconv.Itoa(port), "-demo=false", "-migrate=false")
 	hub.Env = append(os.Environ(), "DATABASE_URL="+admin, "GENHUB_APP_PASSWORD="+appPassword, "GENHUB_LOG=text", "GENHUB_PPROF=1")
+	hub.Env = append(hub.Env, unlimited...)
 	logf, _ := os.Create(filepath.Join(dir, "hub.log"))
 	hub.Stdout, hub.Stderr = logf, logf
 	hub.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
