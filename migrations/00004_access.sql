@@ -168,16 +168,27 @@ CREATE FUNCTION hub.authenticate(key_prefix text)
 RETURNS TABLE (key_id integer, hash bytea, expires_at timestamptz, revoked_at timestamptz,
                partner_id integer, partner_slug text, partner_name text, partner_kind text,
                max_level text, trusted_only boolean, k_threshold integer)
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, hub AS $$
-  SELECT k.id, k.hash, k.expires_at, k.revoked_at, p.id, p.slug, p.name, p.kind,
-         coalesce((SELECT (ARRAY['public', 'aggregate', 'detail', 'personal'])[max(hub.level_rank(e.level)) + 1]
-                     FROM hub.partner_entitlements(p.id) e), 'public'),
-         coalesce((SELECT bool_or(e.trusted_only) FROM hub.partner_entitlements(p.id) e), false),
-         -- The strictest disclosure threshold among the grants in force.
-         coalesce((SELECT max(coalesce(e.k_threshold, 11)) FROM hub.partner_entitlements(p.id) e), 11)
-    FROM hub.api_key k
-    JOIN hub.partner p ON p.id = k.partner_id
-   WHERE k.prefix = key_prefix
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, hub AS $$
+DECLARE
+  k record;
+  top integer;
+BEGIN
+  SELECT a.id, a.hash, a.expires_at, a.revoked_at, p.id AS pid, p.slug, p.name, p.kind
+    INTO k
+    FROM hub.api_key a JOIN hub.partner p ON p.id = a.partner_id
+   WHERE a.prefix = key_prefix;
+  IF NOT FOUND THEN
+    RETURN;
+  END IF;
+  -- One pass over the grants in force: the highest level, whether any asks
+  -- for trusted operations only, and the strictest disclosure threshold.
+  SELECT max(hub.level_rank(e.level)), coalesce(bool_or(e.trusted_only), false),
+         coalesce(max(coalesce(e.k_threshold, 11)), 11)
+    INTO top, trusted_only, k_threshold
+    FROM hub.partner_entitlements(k.pid) e;
+  RETURN QUERY SELECT k.id, k.hash, k.expires_at, k.revoked_at, k.pid, k.slug, k.name, k.kind,
+         (ARRAY['public', 'aggregate', 'detail', 'personal'])[coalesce(top, 0) + 1], trusted_only, k_threshold;
+END
 $$;
 
 -- touch_key records when a key was last used (at most once a minute).
