@@ -302,6 +302,7 @@ type ComplexityRoot struct {
 
 	Label struct {
 		Call        func(childComplexity int) int
+		Formation   func(childComplexity int) int
 		GrantedOn   func(childComplexity int) int
 		ID          func(childComplexity int) int
 		Status      func(childComplexity int) int
@@ -328,7 +329,9 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		RevokeCurrentKey func(childComplexity int) int
+		RegisterOperation func(childComplexity int, partnerID string, document string, name *string) int
+		RevokeCurrentKey  func(childComplexity int) int
+		RevokeOperation   func(childComplexity int, id string) int
 	}
 
 	Organisation struct {
@@ -415,6 +418,7 @@ type ComplexityRoot struct {
 		Regions           func(childComplexity int) int
 		Sessions          func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.SessionFilter) int
 		TargetProgress    func(childComplexity int) int
+		TrustedOperations func(childComplexity int, partnerID *string) int
 	}
 
 	Rate struct {
@@ -493,6 +497,17 @@ type ComplexityRoot struct {
 		Value        func(childComplexity int) int
 	}
 
+	TrustedOperation struct {
+		Document     func(childComplexity int) int
+		Hash         func(childComplexity int) int
+		ID           func(childComplexity int) int
+		Name         func(childComplexity int) int
+		PartnerSlug  func(childComplexity int) int
+		RegisteredAt func(childComplexity int) int
+		RegisteredBy func(childComplexity int) int
+		RevokedAt    func(childComplexity int) int
+	}
+
 	YearFigures struct {
 		FormationsLabelled         func(childComplexity int) int
 		Learners                   func(childComplexity int) int
@@ -555,6 +570,7 @@ type IndicatorTableResolver interface {
 	National(ctx context.Context, obj *model.IndicatorTable) (*model.IndicatorCell, error)
 }
 type LabelResolver interface {
+	Formation(ctx context.Context, obj *model.Label) (*model.Formation, error)
 	Call(ctx context.Context, obj *model.Label) (*model.LabellingCall, error)
 }
 type MeResolver interface {
@@ -562,6 +578,8 @@ type MeResolver interface {
 }
 type MutationResolver interface {
 	RevokeCurrentKey(ctx context.Context) (bool, error)
+	RegisterOperation(ctx context.Context, partnerID string, document string, name *string) (*model.TrustedOperation, error)
+	RevokeOperation(ctx context.Context, id string) (bool, error)
 }
 type OrganisationResolver interface {
 	Department(ctx context.Context, obj *model.Organisation) (*model.Department, error)
@@ -592,6 +610,7 @@ type QueryResolver interface {
 	Entitlements(ctx context.Context, first *int, after *string, last *int, before *string, partnerID *string) (*model.Connection[model.Entitlement], error)
 	Indicators(ctx context.Context, groupBy []model.IndicatorDimension, filter *model.IndicatorFilter, margins *bool) (*model.IndicatorTable, error)
 	TargetProgress(ctx context.Context) (*model.TargetReport, error)
+	TrustedOperations(ctx context.Context, partnerID *string) ([]*model.TrustedOperation, error)
 }
 type RegionResolver interface {
 	Departments(ctx context.Context, obj *model.Region) ([]*model.Department, error)
@@ -1738,6 +1757,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Label.Call(childComplexity), true
+	case "Label.formation":
+		if e.ComplexityRoot.Label.Formation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Label.Formation(childComplexity), true
 	case "Label.grantedOn":
 		if e.ComplexityRoot.Label.GrantedOn == nil {
 			break
@@ -1843,12 +1868,34 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Me.Partner(childComplexity), true
 
+	case "Mutation.registerOperation":
+		if e.ComplexityRoot.Mutation.RegisterOperation == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_registerOperation_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RegisterOperation(childComplexity, args["partnerId"].(string), args["document"].(string), args["name"].(*string)), true
 	case "Mutation.revokeCurrentKey":
 		if e.ComplexityRoot.Mutation.RevokeCurrentKey == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Mutation.RevokeCurrentKey(childComplexity), true
+	case "Mutation.revokeOperation":
+		if e.ComplexityRoot.Mutation.RevokeOperation == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_revokeOperation_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RevokeOperation(childComplexity, args["id"].(string)), true
 
 	case "Organisation.city":
 		if e.ComplexityRoot.Organisation.City == nil {
@@ -2276,6 +2323,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.TargetProgress(childComplexity), true
+	case "Query.trustedOperations":
+		if e.ComplexityRoot.Query.TrustedOperations == nil {
+			break
+		}
+
+		args, err := ec.field_Query_trustedOperations_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.TrustedOperations(childComplexity, args["partnerId"].(*string)), true
 
 	case "Rate.confidential":
 		if e.ComplexityRoot.Rate.Confidential == nil {
@@ -2573,6 +2631,55 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.TargetValue.Value(childComplexity), true
 
+	case "TrustedOperation.document":
+		if e.ComplexityRoot.TrustedOperation.Document == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrustedOperation.Document(childComplexity), true
+	case "TrustedOperation.hash":
+		if e.ComplexityRoot.TrustedOperation.Hash == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrustedOperation.Hash(childComplexity), true
+	case "TrustedOperation.id":
+		if e.ComplexityRoot.TrustedOperation.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrustedOperation.ID(childComplexity), true
+	case "TrustedOperation.name":
+		if e.ComplexityRoot.TrustedOperation.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrustedOperation.Name(childComplexity), true
+	case "TrustedOperation.partnerSlug":
+		if e.ComplexityRoot.TrustedOperation.PartnerSlug == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrustedOperation.PartnerSlug(childComplexity), true
+	case "TrustedOperation.registeredAt":
+		if e.ComplexityRoot.TrustedOperation.RegisteredAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrustedOperation.RegisteredAt(childComplexity), true
+	case "TrustedOperation.registeredBy":
+		if e.ComplexityRoot.TrustedOperation.RegisteredBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrustedOperation.RegisteredBy(childComplexity), true
+	case "TrustedOperation.revokedAt":
+		if e.ComplexityRoot.TrustedOperation.RevokedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrustedOperation.RevokedAt(childComplexity), true
+
 	case "YearFigures.formationsLabelled":
 		if e.ComplexityRoot.YearFigures.FormationsLabelled == nil {
 			break
@@ -2697,7 +2804,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema/indicators.graphqls"
+//go:embed "schema/indicators.graphqls" "schema/operations.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -3236,6 +3343,8 @@ type LabellingCall implements Node {
 "A label granted to a formation in a call."
 type Label implements Node {
   id: ID!
+  "The formation it labels."
+  formation: Formation!
   "The call it was granted in."
   call: LabellingCall!
   "Date granted."
@@ -3804,6 +3913,7 @@ type Mutation {
 }
 `, BuiltIn: false},
 	{Name: "schema/indicators.graphqls", Input: sourceData("schema/indicators.graphqls"), BuiltIn: false},
+	{Name: "schema/operations.graphqls", Input: sourceData("schema/operations.graphqls"), BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
@@ -4305,6 +4415,8 @@ func (ec *executionContext) childFields_Label(ctx context.Context, field graphql
 	switch field.Name {
 	case "id":
 		return ec.fieldContext_Label_id(ctx, field)
+	case "formation":
+		return ec.fieldContext_Label_formation(ctx, field)
 	case "call":
 		return ec.fieldContext_Label_call(ctx, field)
 	case "grantedOn":
@@ -4633,6 +4745,28 @@ func (ec *executionContext) childFields_TargetValue(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type TargetValue", field.Name)
 }
 
+func (ec *executionContext) childFields_TrustedOperation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_TrustedOperation_id(ctx, field)
+	case "partnerSlug":
+		return ec.fieldContext_TrustedOperation_partnerSlug(ctx, field)
+	case "hash":
+		return ec.fieldContext_TrustedOperation_hash(ctx, field)
+	case "name":
+		return ec.fieldContext_TrustedOperation_name(ctx, field)
+	case "document":
+		return ec.fieldContext_TrustedOperation_document(ctx, field)
+	case "registeredBy":
+		return ec.fieldContext_TrustedOperation_registeredBy(ctx, field)
+	case "registeredAt":
+		return ec.fieldContext_TrustedOperation_registeredAt(ctx, field)
+	case "revokedAt":
+		return ec.fieldContext_TrustedOperation_revokedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TrustedOperation", field.Name)
+}
+
 func (ec *executionContext) childFields_YearFigures(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "year":
@@ -4868,6 +5002,50 @@ func (ec *executionContext) field_Formation_sessions_args(ctx context.Context, r
 		return nil, err
 	}
 	args["before"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_registerOperation_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "partnerId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["partnerId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "document",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["document"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "name",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["name"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_revokeOperation_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -5402,6 +5580,20 @@ func (ec *executionContext) field_Query_sessions_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["filter"] = arg4
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_trustedOperations_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "partnerId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["partnerId"] = arg0
 	return args, nil
 }
 
@@ -10421,6 +10613,38 @@ func (ec *executionContext) fieldContext_Label_id(_ context.Context, field graph
 	return graphql.NewScalarFieldContext("Label", field, true, false, "ID")
 }
 
+func (ec *executionContext) _Label_formation(ctx context.Context, field graphql.CollectedField, obj *model.Label) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Label_formation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Label().Formation(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Formation) graphql.Marshaler {
+			return ec.marshalNFormation2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐFormation(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Label_formation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Label",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Formation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Label_call(ctx context.Context, field graphql.CollectedField, obj *model.Label) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10873,6 +11097,130 @@ func (ec *executionContext) _Mutation_revokeCurrentKey(ctx context.Context, fiel
 }
 func (ec *executionContext) fieldContext_Mutation_revokeCurrentKey(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Mutation", field, true, true, "Boolean")
+}
+
+func (ec *executionContext) _Mutation_registerOperation(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_registerOperation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RegisterOperation(ctx, fc.Args["partnerId"].(string), fc.Args["document"].(string), fc.Args["name"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				allow, err := ec.unmarshalNPartnerKind2ᚕgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐPartnerKindᚄ(ctx, []any{"OPERATOR"})
+				if err != nil {
+					var zeroVal *model.TrustedOperation
+					return zeroVal, err
+				}
+				if ec.Directives.Kinds == nil {
+					var zeroVal *model.TrustedOperation
+					return zeroVal, errors.New("directive kinds is not implemented")
+				}
+				return ec.Directives.Kinds(ctx, nil, directive0, allow)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.TrustedOperation) graphql.Marshaler {
+			return ec.marshalNTrustedOperation2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐTrustedOperation(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_registerOperation(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TrustedOperation(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_registerOperation_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_revokeOperation(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_revokeOperation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RevokeOperation(ctx, fc.Args["id"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				allow, err := ec.unmarshalNPartnerKind2ᚕgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐPartnerKindᚄ(ctx, []any{"OPERATOR"})
+				if err != nil {
+					var zeroVal bool
+					return zeroVal, err
+				}
+				if ec.Directives.Kinds == nil {
+					var zeroVal bool
+					return zeroVal, errors.New("directive kinds is not implemented")
+				}
+				return ec.Directives.Kinds(ctx, nil, directive0, allow)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_revokeOperation(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_revokeOperation_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Organisation_id(ctx context.Context, field graphql.CollectedField, obj *model.Organisation) (ret graphql.Marshaler) {
@@ -12741,6 +13089,63 @@ func (ec *executionContext) fieldContext_Query_targetProgress(_ context.Context,
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_trustedOperations(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_trustedOperations(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().TrustedOperations(ctx, fc.Args["partnerId"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Partner == nil {
+					var zeroVal []*model.TrustedOperation
+					return zeroVal, errors.New("directive partner is not implemented")
+				}
+				return ec.Directives.Partner(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.TrustedOperation) graphql.Marshaler {
+			return ec.marshalNTrustedOperation2ᚕᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐTrustedOperationᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_trustedOperations(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TrustedOperation(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_trustedOperations_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14068,6 +14473,190 @@ func (ec *executionContext) _TargetValue_confidential(ctx context.Context, field
 }
 func (ec *executionContext) fieldContext_TargetValue_confidential(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("TargetValue", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _TrustedOperation_id(ctx context.Context, field graphql.CollectedField, obj *model.TrustedOperation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrustedOperation_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrustedOperation_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrustedOperation", field, true, false, "ID")
+}
+
+func (ec *executionContext) _TrustedOperation_partnerSlug(ctx context.Context, field graphql.CollectedField, obj *model.TrustedOperation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrustedOperation_partnerSlug(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PartnerSlug, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrustedOperation_partnerSlug(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrustedOperation", field, false, false, "String")
+}
+
+func (ec *executionContext) _TrustedOperation_hash(ctx context.Context, field graphql.CollectedField, obj *model.TrustedOperation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrustedOperation_hash(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Hash, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrustedOperation_hash(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrustedOperation", field, false, false, "String")
+}
+
+func (ec *executionContext) _TrustedOperation_name(ctx context.Context, field graphql.CollectedField, obj *model.TrustedOperation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrustedOperation_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TrustedOperation_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrustedOperation", field, false, false, "String")
+}
+
+func (ec *executionContext) _TrustedOperation_document(ctx context.Context, field graphql.CollectedField, obj *model.TrustedOperation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrustedOperation_document(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Document, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrustedOperation_document(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrustedOperation", field, false, false, "String")
+}
+
+func (ec *executionContext) _TrustedOperation_registeredBy(ctx context.Context, field graphql.CollectedField, obj *model.TrustedOperation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrustedOperation_registeredBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RegisteredBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrustedOperation_registeredBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrustedOperation", field, false, false, "String")
+}
+
+func (ec *executionContext) _TrustedOperation_registeredAt(ctx context.Context, field graphql.CollectedField, obj *model.TrustedOperation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrustedOperation_registeredAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RegisteredAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrustedOperation_registeredAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrustedOperation", field, false, false, "Time")
+}
+
+func (ec *executionContext) _TrustedOperation_revokedAt(ctx context.Context, field graphql.CollectedField, obj *model.TrustedOperation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrustedOperation_revokedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RevokedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TrustedOperation_revokedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrustedOperation", field, false, false, "Time")
 }
 
 func (ec *executionContext) _YearFigures_year(ctx context.Context, field graphql.CollectedField, obj *model.YearFigures) (ret graphql.Marshaler) {
@@ -17174,6 +17763,12 @@ func (ec *executionContext) _Label(ctx context.Context, sel ast.SelectionSet, ob
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "formation":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Label_formation(ctx, field, obj)
+				})
 		case "call":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -17356,6 +17951,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "revokeCurrentKey":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_revokeCurrentKey(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "registerOperation":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_registerOperation(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "revokeOperation":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_revokeOperation(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -17954,6 +18563,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_targetProgress(ctx, field)
 				})
+		case "trustedOperations":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_trustedOperations(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -18484,6 +19099,74 @@ func (ec *executionContext) _TargetValue(ctx context.Context, sel ast.SelectionS
 		case "confidential":
 			out.Values[i] = ec._TargetValue_confidential(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var trustedOperationImplementors = []string{"TrustedOperation"}
+
+func (ec *executionContext) _TrustedOperation(ctx context.Context, sel ast.SelectionSet, obj *model.TrustedOperation) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, trustedOperationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TrustedOperation")
+		case "id":
+			out.Values[i] = ec._TrustedOperation_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "partnerSlug":
+			out.Values[i] = ec._TrustedOperation_partnerSlug(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "hash":
+			out.Values[i] = ec._TrustedOperation_hash(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._TrustedOperation_name(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "document":
+			out.Values[i] = ec._TrustedOperation_document(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "registeredBy":
+			out.Values[i] = ec._TrustedOperation_registeredBy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "registeredAt":
+			out.Values[i] = ec._TrustedOperation_registeredAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "revokedAt":
+			out.Values[i] = ec._TrustedOperation_revokedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -19941,6 +20624,30 @@ func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel as
 		graphql.AddInvalidNullFromMarshaler(ctx, "Time!")
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNTrustedOperation2ᚕᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐTrustedOperationᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.TrustedOperation) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNTrustedOperation2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐTrustedOperation(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNTrustedOperation2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐTrustedOperation(ctx context.Context, sel ast.SelectionSet, v *model.TrustedOperation) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "TrustedOperation!")
+		return graphql.Null
+	}
+	return ec._TrustedOperation(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNYearFigures2ᚕᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐYearFiguresᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.YearFigures) graphql.Marshaler {

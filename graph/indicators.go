@@ -651,7 +651,7 @@ func (r *Resolver) cellObjects(ctx context.Context, t *model.IndicatorTable) err
 		for _, x := range graphql.CollectFields(op, f.Selections, []string{"Formation", "Node"}) {
 			fields[x.Name] = x
 		}
-		if err := r.prefetchFormations(ctx, rows, fields); err != nil {
+		if err := r.prefetchFormations(ctx, rows, fields, true); err != nil {
 			return err
 		}
 		for _, c := range cells {
@@ -677,7 +677,7 @@ func (r *Resolver) cellObjects(ctx context.Context, t *model.IndicatorTable) err
 		for _, x := range graphql.CollectFields(op, f.Selections, []string{"Session", "Node"}) {
 			fields[x.Name] = x
 		}
-		if err := r.prefetchSessions(ctx, rows, fields); err != nil {
+		if err := r.prefetchSessions(ctx, rows, fields, true); err != nil {
 			return err
 		}
 		for _, c := range cells {

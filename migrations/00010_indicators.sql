@@ -120,6 +120,15 @@ DECLARE
                              ELSE 'SELECT * FROM new_rows UNION ALL SELECT * FROM old_rows' END;
   sessions integer[];
 BEGIN
+  IF TG_TABLE_NAME = 'label' AND TG_OP = 'UPDATE' THEN
+    -- Labels are updated when their formation's visibility changes: only a
+    -- new call or date moves learners from one call to another.
+    changed := 'SELECT n.* FROM new_rows n JOIN old_rows o ON o.id = n.id
+                 WHERE (n.formation_id, n.call_id, n.granted_on) IS DISTINCT FROM (o.formation_id, o.call_id, o.granted_on)
+                UNION ALL
+                SELECT o.* FROM new_rows n JOIN old_rows o ON o.id = n.id
+                 WHERE (n.formation_id, n.call_id, n.granted_on) IS DISTINCT FROM (o.formation_id, o.call_id, o.granted_on)';
+  END IF;
   EXECUTE format(CASE TG_TABLE_NAME
       WHEN 'enrolment' THEN 'SELECT array(SELECT DISTINCT c.session_id FROM (%s) c)'
       WHEN 'label' THEN 'SELECT array(SELECT s.id FROM hub.session s WHERE s.formation_id IN (SELECT c.formation_id FROM (%s) c))'
@@ -167,6 +176,9 @@ CREATE POLICY summary_maintenance ON hub.aid_application FOR SELECT TO genhub_su
 CREATE POLICY summary_maintenance ON hub.label FOR SELECT TO genhub_summary USING (true);
 CREATE POLICY summary_maintenance ON hub.session FOR SELECT TO genhub_summary USING (true);
 CREATE POLICY summary_maintenance ON hub.learner_summary FOR ALL TO genhub_summary USING (true) WITH CHECK (true);
+-- Labels are catalogue data: the call at entry of the learners in scope, and
+-- progress against the fabriques target, need them all.
+CREATE POLICY stats_scope ON hub.label FOR SELECT TO genhub_stats USING (true);
 -- The same scope as the learner rows it counts.
 CREATE POLICY stats_scope ON hub.learner_summary FOR SELECT TO genhub_stats
   USING ((SELECT hub.caller_national('aggregate')) OR formation_id IN (SELECT hub.caller_formations('aggregate')));
@@ -500,6 +512,7 @@ DROP POLICY summary_maintenance ON hub.outcome;
 DROP POLICY summary_maintenance ON hub.aid_application;
 DROP POLICY summary_maintenance ON hub.label;
 DROP POLICY summary_maintenance ON hub.session;
+DROP POLICY stats_scope ON hub.label;
 DROP TABLE hub.learner_summary;
 DROP FUNCTION hub.learner_summary_changed();
 DROP FUNCTION hub.refresh_learner_summary(integer[]);

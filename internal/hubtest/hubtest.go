@@ -39,8 +39,9 @@ type Env struct {
 func DemoTemplate(t testing.TB) string { return ScaledTemplate(t, 1) }
 
 // ScaledTemplate returns the template database with migrations and the demo
-// data set at the given scale (10 takes about a minute to build, once per
-// server).
+// data set at the given scale. It is built once per test binary on the
+// throwaway test cluster (scale 10: about half a minute), and reused across
+// runs on a server named by GENHUB_TEST_DATABASE_URL.
 func ScaledTemplate(t testing.TB, scale int) string {
 	name := "demo"
 	if scale != 1 {
@@ -50,7 +51,17 @@ func ScaledTemplate(t testing.TB, scale int) string {
 		if err := database.Migrate(ctx, adminURL, AppPassword); err != nil {
 			return err
 		}
-		return seed.Load(ctx, adminURL, seed.Options{Scale: scale, Seed: 1})
+		if err := seed.Load(ctx, adminURL, seed.Options{Scale: scale, Seed: 1}); err != nil {
+			return err
+		}
+		// Statement counting (StatementCount) reads pg_stat_statements.
+		db, err := database.Open(ctx, adminURL)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		_, err = db.ExecContext(ctx, `CREATE EXTENSION IF NOT EXISTS pg_stat_statements`)
+		return err
 	})
 }
 
@@ -86,6 +97,32 @@ func NewScaled(t testing.TB, scale int) *Env {
 	e.Store = store.New(e.App)
 	e.Handler = server.New(e.Store, server.Options{Introspection: true})
 	return e
+}
+
+// StatementCount runs fn and returns how many SQL statements PostgreSQL
+// executed in this test's database meanwhile (pg_stat_statements, which the
+// test server preloads; BEGIN and COMMIT count too). The once-a-minute record
+// of a key's use, made in the background, is left out.
+func (e *Env) StatementCount(t testing.TB, fn func()) int {
+	t.Helper()
+	var dbid int
+	if err := e.Admin.Get(&dbid, `SELECT oid FROM pg_database WHERE datname = current_database()`); err != nil {
+		t.Fatal(err)
+	}
+	count := func() int {
+		var n int
+		if err := e.Admin.Get(&n, `SELECT coalesce(sum(calls), 0) FROM pg_stat_statements
+			WHERE dbid = $1 AND query NOT LIKE '%pg_stat_statements%' AND query NOT LIKE '%touch_key%'`, dbid); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if _, err := e.Admin.Exec(`SELECT pg_stat_statements_reset(0, $1, 0)`, dbid); err != nil {
+		t.Fatal(err)
+	}
+	before := count()
+	fn()
+	return count() - before
 }
 
 // Response is a GraphQL response as a client sees it.
