@@ -44,7 +44,9 @@ CREATE TABLE hub.learner_summary (
   year           integer NOT NULL,
   -- The call of the label the formation held when the learners enrolled; 0 for none.
   call_id        integer NOT NULL,
-  learners       integer NOT NULL CHECK (learners > 0),
+  -- No CHECK: a change subtracting from a row is first proposed as a new
+  -- row of negative counts (ON CONFLICT), and a row reaching 0 is deleted.
+  learners       integer NOT NULL,
   women          integer NOT NULL,
   neet           integer NOT NULL,
   low_qualified_neet_youth integer NOT NULL,
@@ -59,6 +61,7 @@ CREATE TABLE hub.learner_summary (
   PRIMARY KEY (session_id, year, call_id)
 );
 CREATE INDEX ON hub.learner_summary (formation_id);
+CREATE INDEX learner_summary_empty ON hub.learner_summary (session_id) WHERE learners = 0;
 COMMENT ON TABLE hub.learner_summary IS 'Counts of learners per session, year of entry and labelling call at entry, kept by triggers on the learner tables; read by hub.indicators.';
 ALTER TABLE hub.learner_summary ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
 
@@ -70,16 +73,21 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, hub AS 
 BEGIN
   IF sessions IS NULL THEN
     sessions := array(SELECT s.id FROM hub.session s);
+  ELSE
+    sessions := array(SELECT DISTINCT x FROM unnest(sessions) x WHERE x IS NOT NULL);
   END IF;
   IF cardinality(sessions) = 0 THEN
     RETURN;
   END IF;
-  -- One refresh at a time: a later one waits for the earlier transaction to
-  -- end, then counts with a snapshot that sees its rows (READ COMMITTED).
+  -- A recount excludes the writers' changes to the summary (see
+  -- learner_summary_changed): it waits for those in progress to end, then
+  -- counts with a snapshot that sees their rows (READ COMMITTED); those that
+  -- come later wait for it and add their changes to its counts.
   PERFORM pg_advisory_xact_lock(1734700649, 1);
-  -- IN (SELECT unnest(...)) rather than = ANY(...): hashed, for the many
-  -- sessions of a bulk load.
-  DELETE FROM hub.learner_summary WHERE session_id IN (SELECT unnest(sessions));
+  -- Run as a one-shot plan on the very sessions: the planner then knows how
+  -- many they are, and reads a few by index, or all by hash for a bulk load.
+  EXECUTE 'DELETE FROM hub.learner_summary WHERE session_id = ANY($1)' USING sessions;
+  EXECUTE $q$
   INSERT INTO hub.learner_summary
   SELECT e.session_id, e.formation_id, extract(year FROM e.enrolled_on)::integer, coalesce(c.call_id, 0),
          count(*),
@@ -95,46 +103,104 @@ BEGIN
          count(a.id),
          count(*) FILTER (WHERE a.status IN ('granted', 'paid', 'suspended')),
          coalesce(sum(a.monthly_amount_eur * a.months) FILTER (WHERE a.status IN ('granted', 'paid', 'suspended')), 0)
-    FROM hub.enrolment e
+    FROM unnest($1) AS ids(id)
+    JOIN hub.enrolment e ON e.session_id = ids.id
     LEFT JOIN (SELECT l.formation_id, l.call_id,
                       CASE WHEN row_number() OVER w = 1 THEN '-infinity'::date ELSE l.granted_on END AS since,
                       coalesce(lead(l.granted_on) OVER w, 'infinity'::date) AS until
                  FROM hub.label l
-                WHERE l.formation_id IN (SELECT s.formation_id FROM hub.session s WHERE s.id IN (SELECT unnest(sessions)))
+                WHERE l.formation_id IN (SELECT s.formation_id FROM unnest($1) AS ids(id) JOIN hub.session s ON s.id = ids.id)
                WINDOW w AS (PARTITION BY l.formation_id ORDER BY l.granted_on, l.id)) c
       ON c.formation_id = e.formation_id AND e.enrolled_on >= c.since AND e.enrolled_on < c.until
     LEFT JOIN hub.outcome o ON o.enrolment_id = e.id AND o.measured_at = 'm3'
     LEFT JOIN hub.aid_application a ON a.enrolment_id = e.id
-   WHERE e.session_id IN (SELECT unnest(sessions))
-   GROUP BY 1, 2, 3, 4;
+   GROUP BY 1, 2, 3, 4$q$ USING sessions;
 END
 $$;
 
--- learner_summary_changed refreshes the summary of the sessions whose
--- learners, outcomes, aid applications or labels a statement changed.
+-- learner_summary_changed keeps the summary as a statement changes learners,
+-- outcomes or aid applications: it adds what the rows inserted count for,
+-- subtracts what the rows deleted counted for (an update does both), grouped
+-- by summary row, so that its cost follows the rows changed, and concurrent
+-- writers add to the same rows without waiting for each other. A label
+-- changes the call at entry of its formation's learners: their sessions are
+-- counted again.
 CREATE FUNCTION hub.learner_summary_changed() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, hub AS $$
 DECLARE
-  changed text := CASE TG_OP WHEN 'INSERT' THEN 'SELECT * FROM new_rows'
-                             WHEN 'DELETE' THEN 'SELECT * FROM old_rows'
-                             ELSE 'SELECT * FROM new_rows UNION ALL SELECT * FROM old_rows' END;
+  rows text := CASE TG_OP WHEN 'INSERT' THEN 'SELECT 1 AS sign, n.* FROM new_rows n'
+                          WHEN 'DELETE' THEN 'SELECT -1 AS sign, o.* FROM old_rows o'
+                          ELSE 'SELECT 1 AS sign, n.* FROM new_rows n UNION ALL SELECT -1, o.* FROM old_rows o' END;
+  -- What each changed row counts for, with the sign of its change:
+  -- (sign, session, formation, enrolled_on, then the summary's counts).
+  contributions text;
+  granted constant text := $g$ IN ('granted', 'paid', 'suspended')$g$;
   sessions integer[];
 BEGIN
-  IF TG_TABLE_NAME = 'label' AND TG_OP = 'UPDATE' THEN
-    -- Labels are updated when their formation's visibility changes: only a
-    -- new call or date moves learners from one call to another.
-    changed := 'SELECT n.* FROM new_rows n JOIN old_rows o ON o.id = n.id
-                 WHERE (n.formation_id, n.call_id, n.granted_on) IS DISTINCT FROM (o.formation_id, o.call_id, o.granted_on)
-                UNION ALL
-                SELECT o.* FROM new_rows n JOIN old_rows o ON o.id = n.id
-                 WHERE (n.formation_id, n.call_id, n.granted_on) IS DISTINCT FROM (o.formation_id, o.call_id, o.granted_on)';
+  IF TG_TABLE_NAME = 'label' THEN
+    IF TG_OP = 'UPDATE' THEN
+      -- Labels are also updated when their formation's visibility changes:
+      -- only a new formation, call or date moves learners between calls.
+      rows := 'SELECT x.* FROM new_rows n JOIN old_rows o ON o.id = n.id
+                 CROSS JOIN LATERAL (SELECT n.* UNION ALL SELECT o.*) x
+                WHERE (n.formation_id, n.call_id, n.granted_on) IS DISTINCT FROM (o.formation_id, o.call_id, o.granted_on)';
+    END IF;
+    EXECUTE format('SELECT array(SELECT s.id FROM hub.session s WHERE s.formation_id IN (SELECT c.formation_id FROM (%s) c))', rows)
+      INTO sessions;
+    PERFORM hub.refresh_learner_summary(sessions);
+    RETURN NULL;
   END IF;
-  EXECUTE format(CASE TG_TABLE_NAME
-      WHEN 'enrolment' THEN 'SELECT array(SELECT DISTINCT c.session_id FROM (%s) c)'
-      WHEN 'label' THEN 'SELECT array(SELECT s.id FROM hub.session s WHERE s.formation_id IN (SELECT c.formation_id FROM (%s) c))'
-      ELSE 'SELECT array(SELECT DISTINCT e.session_id FROM hub.enrolment e WHERE e.id IN (SELECT c.enrolment_id FROM (%s) c))'
-    END, changed) INTO sessions;
-  PERFORM hub.refresh_learner_summary(sessions);
+  contributions := CASE TG_TABLE_NAME
+    WHEN 'enrolment' THEN format($c$
+      SELECT c.sign, c.session_id, c.formation_id, c.enrolled_on, 1,
+             (c.sex = 'female')::int, (c.prior_situation = 'neet')::int,
+             (c.prior_situation = 'neet' AND c.age_band = 'under_26' AND c.qualification IN ('none', 'infra_bac', 'bac'))::int,
+             c.qpv_resident::int, (c.completion <> 'ongoing')::int, (c.completion = 'completed')::int,
+             (o.enrolment_id IS NOT NULL)::int, coalesce(o.positive, false)::int,
+             (a.id IS NOT NULL)::int, coalesce(a.status %2$s, false)::int,
+             CASE WHEN a.status %2$s THEN a.monthly_amount_eur * a.months ELSE 0 END
+        FROM (%1$s) c
+        LEFT JOIN hub.outcome o ON o.enrolment_id = c.id AND o.measured_at = 'm3'
+        LEFT JOIN hub.aid_application a ON a.enrolment_id = c.id$c$, rows, granted)
+    WHEN 'outcome' THEN format($c$
+      SELECT c.sign, e.session_id, e.formation_id, e.enrolled_on, 0, 0, 0, 0, 0, 0, 0,
+             (c.measured_at = 'm3')::int, (c.measured_at = 'm3' AND c.positive)::int, 0, 0, 0
+        FROM (%1$s) c JOIN hub.enrolment e ON e.id = c.enrolment_id$c$, rows)
+    ELSE format($c$
+      SELECT c.sign, e.session_id, e.formation_id, e.enrolled_on, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+             1, (c.status %2$s)::int, CASE WHEN c.status %2$s THEN c.monthly_amount_eur * c.months ELSE 0 END
+        FROM (%1$s) c JOIN hub.enrolment e ON e.id = c.enrolment_id$c$, rows, granted)
+  END;
+  -- Writers change the summary side by side; a recount waits for them.
+  PERFORM pg_advisory_xact_lock_shared(1734700649, 1);
+  EXECUTE format($q$
+    WITH d (sign, session_id, formation_id, enrolled_on, learners, women, neet, lqny, qpv, finished, completed,
+            measured, positive, applicants, granted, amount) AS (%s),
+    c AS (SELECT l.formation_id, l.call_id,
+                 CASE WHEN row_number() OVER w = 1 THEN '-infinity'::date ELSE l.granted_on END AS since,
+                 coalesce(lead(l.granted_on) OVER w, 'infinity'::date) AS until
+            FROM hub.label l
+           WHERE l.formation_id IN (SELECT d.formation_id FROM d)
+          WINDOW w AS (PARTITION BY l.formation_id ORDER BY l.granted_on, l.id))
+    INSERT INTO hub.learner_summary AS s
+    SELECT d.session_id, d.formation_id, extract(year FROM d.enrolled_on)::integer, coalesce(c.call_id, 0),
+           sum(d.sign * d.learners), sum(d.sign * d.women), sum(d.sign * d.neet), sum(d.sign * d.lqny),
+           sum(d.sign * d.qpv), sum(d.sign * d.finished), sum(d.sign * d.completed), sum(d.sign * d.measured),
+           sum(d.sign * d.positive), sum(d.sign * d.applicants), sum(d.sign * d.granted), sum(d.sign * d.amount)
+      FROM d
+      LEFT JOIN c ON c.formation_id = d.formation_id AND d.enrolled_on >= c.since AND d.enrolled_on < c.until
+     GROUP BY 1, 2, 3, 4
+    ON CONFLICT (session_id, year, call_id) DO UPDATE SET
+      learners = s.learners + excluded.learners, women = s.women + excluded.women, neet = s.neet + excluded.neet,
+      low_qualified_neet_youth = s.low_qualified_neet_youth + excluded.low_qualified_neet_youth,
+      qpv_residents = s.qpv_residents + excluded.qpv_residents, finished = s.finished + excluded.finished,
+      completed = s.completed + excluded.completed, m3_measured = s.m3_measured + excluded.m3_measured,
+      m3_positive = s.m3_positive + excluded.m3_positive, aid_applicants = s.aid_applicants + excluded.aid_applicants,
+      aid_granted = s.aid_granted + excluded.aid_granted, aid_amount_eur = s.aid_amount_eur + excluded.aid_amount_eur$q$,
+    contributions);
+  IF TG_TABLE_NAME = 'enrolment' AND TG_OP <> 'INSERT' THEN
+    DELETE FROM hub.learner_summary WHERE learners = 0;
+  END IF;
   RETURN NULL;
 END
 $$;
@@ -168,7 +234,7 @@ CREATE TRIGGER learner_summary_delete AFTER DELETE ON hub.label
 -- The summary's readers and writer.
 GRANT USAGE ON SCHEMA hub TO genhub_summary;
 GRANT SELECT ON hub.enrolment, hub.outcome, hub.aid_application, hub.label, hub.session TO genhub_summary;
-GRANT SELECT, INSERT, DELETE ON hub.learner_summary TO genhub_summary;
+GRANT SELECT, INSERT, UPDATE, DELETE ON hub.learner_summary TO genhub_summary;
 GRANT SELECT ON hub.learner_summary TO genhub_stats;
 CREATE POLICY summary_maintenance ON hub.enrolment FOR SELECT TO genhub_summary USING (true);
 CREATE POLICY summary_maintenance ON hub.outcome FOR SELECT TO genhub_summary USING (true);

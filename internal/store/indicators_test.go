@@ -240,8 +240,8 @@ func TestLearnerSummaryTriggers(t *testing.T) {
 		check(st.name)
 	}
 
-	// Two writers in the same session: the second refresh waits for the
-	// first transaction and then counts its rows too.
+	// Two writers in the same session: the second one's change to the summary
+	// row waits for the first transaction, then adds to what it left.
 	insert := `INSERT INTO hub.enrolment (session_id, formation_id, learner_ref, enrolled_on, sex, age_band,
 		qualification, prior_situation, qpv_resident, completion)
 		VALUES ($1, $2, $3, DATE '2020-03-01', 'female', 'from_31_to_49', 'bac_plus_2', 'employed', false, 'ongoing')`
