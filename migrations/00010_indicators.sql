@@ -292,11 +292,17 @@ DECLARE
   geo text[] := '{}';
   crossed text[] := '{}';
   cols text := '';
+  base_cols text[] := '{}';
+  base_keys text[] := '{}';
   source text;
   aggregates text;
   filters text := 'true';
   national boolean;
-  scope integer[];
+  agg_keys text[];
+  personal_keys text[];
+  keys text[];
+  filtered boolean;
+  scoped boolean;
   selected integer[];
   threshold integer;
   is_raw boolean;
@@ -327,52 +333,68 @@ BEGIN
     RAISE EXCEPTION 'indicators: year out of range' USING ERRCODE = 'GH400';
   END IF;
 
-  -- The caller's aggregate scope, and the formations the filters keep of it.
-  national := hub.caller_national('aggregate');
-  IF NOT national THEN
-    scope := array(SELECT hub.caller_formations('aggregate'));
-    IF cardinality(scope) = 0 THEN
-      RAISE EXCEPTION 'indicators: you hold no aggregate grant in force' USING ERRCODE = 'GH403';
-    END IF;
-  END IF;
-  selected := array(
-    SELECT f.id FROM hub.formation f
-     WHERE (national OR f.id = ANY(scope))
-       AND (p_region IS NULL OR f.region_code = p_region)
-       AND (p_department IS NULL OR f.department_code = p_department)
-       AND (p_formation IS NULL OR f.id = p_formation)
-       AND (p_job_family IS NULL OR f.job_family = p_job_family)
-       AND (p_session IS NULL OR EXISTS (SELECT 1 FROM hub.session s WHERE s.id = p_session AND s.formation_id = f.id))
-       AND (p_call IS NULL OR EXISTS (SELECT 1 FROM hub.label l WHERE l.formation_id = f.id AND l.call_id = p_call)));
-  IF cardinality(selected) = 0 THEN
-    -- The same answer whether the value exists outside the scope or not at all.
-    RAISE EXCEPTION 'indicators: the filter selects nothing within your aggregate scope' USING ERRCODE = 'GH403';
-  END IF;
-  -- Session sizes are for detail grants, as enrolment counts per session are.
-  IF (finest >= 4 OR p_session IS NOT NULL) AND NOT hub.caller_national('detail')
-     AND NOT selected <@ array(SELECT hub.caller_formations('detail')) THEN
-    RAISE EXCEPTION 'indicators: sessions need a detail grant on every formation in scope' USING ERRCODE = 'GH403';
+  from_summary := NOT dims && person;
+  filtered := num_nonnulls(p_region, p_department, p_formation, p_session, p_call, p_job_family) > 0;
+
+  -- The caller's aggregate scope is the scope keys of its grants, matched
+  -- against the formations' as row-level security does.
+  agg_keys := hub.caller_keys('aggregate');
+  national := 'national' = ANY(agg_keys);
+  IF cardinality(agg_keys) = 0 THEN
+    RAISE EXCEPTION 'indicators: you hold no aggregate grant in force' USING ERRCODE = 'GH403';
   END IF;
   threshold := hub.caller_k();
-  is_raw := hub.caller_is_operator() OR hub.caller_national('personal')
-            OR (EXISTS (SELECT 1 FROM hub.caller_entitlements() e WHERE e.level = 'personal')
-                AND selected <@ array(SELECT hub.caller_formations('personal')));
+  personal_keys := hub.caller_keys('personal');
+  is_raw := hub.caller_is_operator() OR 'national' = ANY(personal_keys);
+  -- The formations the filters keep of the scope: to check the filters, the
+  -- sessions' grant, whether the caller may read every row, and to read
+  -- learner rows by index. Row-level security alone scopes the rest.
+  IF filtered OR finest >= 4 OR NOT from_summary OR (NOT is_raw AND cardinality(personal_keys) > 0) THEN
+    selected := array(
+      SELECT f.id FROM hub.formation f
+       WHERE (national OR f.scope_keys && agg_keys)
+         AND (p_region IS NULL OR f.region_code = p_region)
+         AND (p_department IS NULL OR f.department_code = p_department)
+         AND (p_formation IS NULL OR f.id = p_formation)
+         AND (p_job_family IS NULL OR f.job_family = p_job_family)
+         AND (p_session IS NULL OR EXISTS (SELECT 1 FROM hub.session s WHERE s.id = p_session AND s.formation_id = f.id))
+         AND (p_call IS NULL OR EXISTS (SELECT 1 FROM hub.label l WHERE l.formation_id = f.id AND l.call_id = p_call)));
+    IF cardinality(selected) = 0 THEN
+      -- The same answer whether the value exists outside the scope or not at all.
+      RAISE EXCEPTION 'indicators: the filter selects nothing within your aggregate scope' USING ERRCODE = 'GH403';
+    END IF;
+    -- Session sizes are for detail grants, as enrolment counts per session are.
+    IF finest >= 4 OR p_session IS NOT NULL THEN
+      keys := hub.caller_keys('detail');
+      IF NOT 'national' = ANY(keys) AND EXISTS (
+           SELECT 1 FROM hub.formation f WHERE f.id = ANY(selected) AND NOT f.scope_keys && keys) THEN
+        RAISE EXCEPTION 'indicators: sessions need a detail grant on every formation in scope' USING ERRCODE = 'GH403';
+      END IF;
+    END IF;
+    -- Raw: the caller may read every learner row behind the table.
+    is_raw := is_raw OR (cardinality(personal_keys) > 0 AND NOT EXISTS (
+                SELECT 1 FROM hub.formation f WHERE f.id = ANY(selected) AND NOT f.scope_keys && personal_keys));
+  END IF;
 
   -- Build the query from the whitelist only; every value is a bound parameter.
-  from_summary := NOT dims && person;
   IF from_summary THEN
     exprs[5] := 'nullif(x.call_id, 0)';
     exprs[6] := 'x.year';
   END IF;
+  -- The rows are first counted by the dimensions asked (b), then those few
+  -- counts are summed into every grouping set (t): each learner row feeds one
+  -- aggregate instead of one per grouping set.
   FOR i IN 1 .. array_length(names, 1) LOOP
     IF (i <= geo_levels AND i <= finest) OR (i > geo_levels AND names[i] = ANY(dims)) THEN
-      used := used || exprs[i];
+      base_cols := base_cols || format('%s AS d%s', exprs[i], i);
+      base_keys := base_keys || exprs[i];
+      used := used || format('b.d%s', i);
       IF i <= geo_levels THEN
-        geo := geo || exprs[i];
+        geo := geo || format('b.d%s', i);
       ELSE
-        crossed := crossed || exprs[i];
+        crossed := crossed || format('b.d%s', i);
       END IF;
-      cols := cols || format('%s AS d%s, ', exprs[i], i);
+      cols := cols || format('b.d%s, ', i);
     ELSE
       cols := cols || format('NULL::%s AS d%s, ', types[i], i);
     END IF;
@@ -413,26 +435,31 @@ BEGIN
   IF finest >= 1 OR 'job_family' = ANY(dims) OR num_nonnulls(p_region, p_department, p_job_family) > 0 THEN
     source := source || E'\n        JOIN hub.formation f ON f.id = x.formation_id';
   END IF;
+  -- Where the formations selected are fewer than all, naming them is
+  -- redundant with row-level security (which still applies) but lets the
+  -- planner read only theirs, by index.
+  scoped := selected IS NOT NULL AND (NOT national OR filtered);
   IF NOT from_summary AND ('call' = ANY(dims) OR p_call IS NOT NULL) THEN
     -- The call of the label the formation held when the learner enrolled: its
     -- latest label granted by then (the first one for earlier enrolments).
-    source := source || $j$
+    source := source || format($j$
         LEFT JOIN (SELECT l.formation_id, l.call_id,
                           CASE WHEN row_number() OVER w = 1 THEN '-infinity'::date ELSE l.granted_on END AS since,
                           coalesce(lead(l.granted_on) OVER w, 'infinity'::date) AS until
                      FROM hub.label l
-                    WHERE l.formation_id = ANY($10)
+                    WHERE %s
                    WINDOW w AS (PARTITION BY l.formation_id ORDER BY l.granted_on, l.id)) c
-          ON c.formation_id = x.formation_id AND x.enrolled_on >= c.since AND x.enrolled_on < c.until$j$;
+          ON c.formation_id = x.formation_id AND x.enrolled_on >= c.since AND x.enrolled_on < c.until$j$,
+      CASE WHEN scoped THEN 'l.formation_id = ANY($10)' ELSE 'true' END);
   END IF;
   IF NOT from_summary THEN
-    -- The formation filter is redundant with row-level security, which still
-    -- applies: it lets the planner read only what is selected, by index.
-    source := source || $j$
-        LEFT JOIN hub.outcome o ON o.enrolment_id = x.id AND o.measured_at = 'm3' AND o.formation_id = ANY($10)
-        LEFT JOIN hub.aid_application a ON a.enrolment_id = x.id AND a.formation_id = ANY($10)$j$;
+    source := source || format($j$
+        LEFT JOIN hub.outcome o ON o.enrolment_id = x.id AND o.measured_at = 'm3'%1$s
+        LEFT JOIN hub.aid_application a ON a.enrolment_id = x.id%2$s$j$,
+      CASE WHEN scoped THEN ' AND o.formation_id = ANY($10)' ELSE '' END,
+      CASE WHEN scoped THEN ' AND a.formation_id = ANY($10)' ELSE '' END);
   END IF;
-  IF NOT national OR num_nonnulls(p_region, p_department, p_formation, p_session, p_call, p_job_family) > 0 THEN
+  IF scoped THEN
     filters := filters || ' AND x.formation_id = ANY($10)';
   END IF;
   IF p_region IS NOT NULL THEN filters := filters || ' AND f.region_code = $1'; END IF;
@@ -449,10 +476,20 @@ BEGIN
   IF p_job_family IS NOT NULL THEN filters := filters || ' AND f.job_family = $7'; END IF;
 
   q := format($q$
-    WITH t AS (
-      SELECT %s AS g, %s %s
+    WITH b AS (
+      SELECT %s %s
         FROM %s
        WHERE %s
+       %s
+    ), t AS (
+      SELECT %s AS g, %s
+             coalesce(sum(b.n), 0)::bigint AS n, coalesce(sum(b.women), 0)::bigint AS women,
+             coalesce(sum(b.neet), 0)::bigint AS neet, coalesce(sum(b.lqny), 0)::bigint AS lqny,
+             coalesce(sum(b.qpv), 0)::bigint AS qpv, coalesce(sum(b.finished), 0)::bigint AS finished,
+             coalesce(sum(b.completed), 0)::bigint AS completed, coalesce(sum(b.measured), 0)::bigint AS measured,
+             coalesce(sum(b.positive), 0)::bigint AS positive, coalesce(sum(b.applicants), 0)::bigint AS applicants,
+             coalesce(sum(b.granted), 0)::bigint AS granted, coalesce(sum(b.amount), 0) AS amount
+        FROM b
        GROUP BY %s
     )
     SELECT t.g::integer, t.d1, t.d2, t.d3, t.d4, t.d5, t.d6, t.d7, t.d8, t.d9, t.d10, t.d11,
@@ -471,8 +508,11 @@ BEGIN
            $8, $9
       FROM t
   $q$,
+    CASE WHEN cardinality(base_cols) = 0 THEN '' ELSE array_to_string(base_cols, ', ') || ',' END,
+    aggregates, source, filters,
+    CASE WHEN cardinality(base_keys) = 0 THEN '' ELSE 'GROUP BY ' || array_to_string(base_keys, ', ') END,
     CASE WHEN cardinality(used) = 0 THEN '0' ELSE format('GROUPING(%s)', array_to_string(used, ', ')) END,
-    cols, aggregates, source, filters,
+    cols,
     CASE
       WHEN cardinality(geo) > 0 AND cardinality(crossed) > 0
         THEN format('ROLLUP (%s), CUBE (%s)', array_to_string(geo, ', '), array_to_string(crossed, ', '))
