@@ -43,6 +43,7 @@ func BenchmarkIndicators(b *testing.B) {
 		{"region-11/year", "region-ile-de-france", "[YEAR]"},
 		{"funder-call/year", "google", "[YEAR]"},
 		{"national/region-year", "france-travail", "[REGION, YEAR]"},
+		{"national/sex-age", "france-travail", "[SEX, AGE_BAND]"}, // learner rows, not the summary
 	}
 	for _, scale := range scales {
 		e := hubtest.NewScaled(b, scale)
