@@ -7,84 +7,195 @@ package graph
 
 import (
 	"context"
-	"fmt"
+	"strings"
 
 	"github.com/gen-hub/genhub/graph/model"
+	"github.com/gen-hub/genhub/internal/auth"
+	"github.com/gen-hub/genhub/internal/loaders"
+	"github.com/gen-hub/genhub/internal/store"
 )
 
 // Partner is the resolver for the partner field.
 func (r *apiKeyResolver) Partner(ctx context.Context, obj *model.ApiKey) (*model.Partner, error) {
-	panic(fmt.Errorf("not implemented: Partner - partner"))
+	return loadRequired(ctx, loaders.For(ctx).Partner, obj.PartnerID, "partner")
 }
 
 // CreateOrganisation is the resolver for the createOrganisation field.
 func (r *mutationResolver) CreateOrganisation(ctx context.Context, input model.CreateOrganisationInput) (*model.Organisation, error) {
-	panic(fmt.Errorf("not implemented: CreateOrganisation - createOrganisation"))
+	return result(r.Store.CreateOrganisation(ctx, store.OrganisationInput{
+		SIRET: strings.TrimSpace(input.Siret), Name: input.Name, LegalStatus: model.Code(input.LegalStatus),
+		City: input.City, DepartmentCode: input.DepartmentCode,
+	}))
 }
 
 // CreatePartner is the resolver for the createPartner field.
 func (r *mutationResolver) CreatePartner(ctx context.Context, input model.CreatePartnerInput) (*model.Partner, error) {
-	panic(fmt.Errorf("not implemented: CreatePartner - createPartner"))
+	var ids idReader
+	in := store.PartnerInput{
+		Slug: input.Slug, Name: input.Name, Kind: model.Code(input.Kind), RegionCode: str(input.RegionCode),
+		OrganisationID:  ids.opt("Organisation", "input.organisationId", input.OrganisationID),
+		DepartmentCodes: input.DepartmentCodes,
+	}
+	if err := ids.p.Err(); err != nil {
+		return nil, userErr(err)
+	}
+	return result(r.Store.CreatePartner(ctx, in))
 }
 
 // UpdatePartner is the resolver for the updatePartner field.
 func (r *mutationResolver) UpdatePartner(ctx context.Context, input model.UpdatePartnerInput) (*model.Partner, error) {
-	panic(fmt.Errorf("not implemented: UpdatePartner - updatePartner"))
+	var ids idReader
+	in := store.PartnerUpdate{ID: ids.id("Partner", "input.id", input.ID), Name: str(input.Name), RegionCode: str(input.RegionCode)}
+	if err := ids.p.Err(); err != nil {
+		return nil, userErr(err)
+	}
+	return result(r.Store.UpdatePartner(ctx, in))
 }
 
 // IssueAPIKey is the resolver for the issueApiKey field.
 func (r *mutationResolver) IssueAPIKey(ctx context.Context, input model.IssueAPIKeyInput) (*model.IssuedApiKey, error) {
-	panic(fmt.Errorf("not implemented: IssueAPIKey - issueApiKey"))
+	var ids idReader
+	pid := ids.id("Partner", "input.partnerId", input.PartnerID)
+	if err := ids.p.Err(); err != nil {
+		return nil, userErr(err)
+	}
+	key, prefix, hash := auth.NewKey()
+	k, err := r.Store.IssueKey(ctx, pid, prefix, hash, input.Label, input.ExpiresAt)
+	if err != nil {
+		return nil, userErr(err)
+	}
+	return &model.IssuedApiKey{Key: key, ApiKey: k}, nil
 }
 
 // RevokeAPIKey is the resolver for the revokeApiKey field.
 func (r *mutationResolver) RevokeAPIKey(ctx context.Context, input model.RevokeAPIKeyInput) (*model.ApiKey, error) {
-	panic(fmt.Errorf("not implemented: RevokeAPIKey - revokeApiKey"))
+	return result(r.Store.RevokeKeyByPrefix(ctx, strings.TrimSpace(input.Prefix)))
 }
 
 // GrantEntitlement is the resolver for the grantEntitlement field.
 func (r *mutationResolver) GrantEntitlement(ctx context.Context, input model.GrantEntitlementInput) (*model.Entitlement, error) {
-	panic(fmt.Errorf("not implemented: GrantEntitlement - grantEntitlement"))
+	var ids idReader
+	in := store.EntitlementInput{
+		PartnerID:       ids.id("Partner", "input.partnerId", input.PartnerID),
+		Scope:           model.Code(input.Scope),
+		RegionCode:      str(input.RegionCode),
+		DepartmentCode:  str(input.DepartmentCode),
+		OrganisationID:  ids.opt("Organisation", "input.organisationId", input.OrganisationID),
+		FormationID:     ids.opt("Formation", "input.formationId", input.FormationID),
+		AgreementID:     ids.opt("FundingAgreement", "input.fundingAgreementId", input.FundingAgreementID),
+		LabellingCallID: ids.opt("LabellingCall", "input.labellingCallId", input.LabellingCallID),
+		Level:           model.Code(input.Level),
+		ValidFrom:       day(input.ValidFrom),
+		ValidUntil:      optDay(input.ValidUntil),
+		Purpose:         input.Purpose,
+		KThreshold:      input.KThreshold,
+		TrustedOnly:     input.TrustedOnly != nil && *input.TrustedOnly,
+	}
+	if err := ids.p.Err(); err != nil {
+		return nil, userErr(err)
+	}
+	return result(r.Store.GrantEntitlement(ctx, in))
 }
 
 // RevokeEntitlement is the resolver for the revokeEntitlement field.
 func (r *mutationResolver) RevokeEntitlement(ctx context.Context, input model.RevokeEntitlementInput) (*model.Entitlement, error) {
-	panic(fmt.Errorf("not implemented: RevokeEntitlement - revokeEntitlement"))
+	var ids idReader
+	id := ids.id("Entitlement", "input.id", input.ID)
+	if err := ids.p.Err(); err != nil {
+		return nil, userErr(err)
+	}
+	return result(r.Store.RevokeEntitlement(ctx, id))
 }
 
 // CreateFormation is the resolver for the createFormation field.
 func (r *mutationResolver) CreateFormation(ctx context.Context, input model.CreateFormationInput) (*model.Formation, error) {
-	panic(fmt.Errorf("not implemented: CreateFormation - createFormation"))
+	return result(r.Store.CreateFormation(ctx, store.FormationRow{
+		OrganisationSIRET: strings.TrimSpace(input.OrganisationSiret), Title: input.Title,
+		JobFamily: model.Code(input.JobFamily), CertificationCode: str(input.CertificationCode),
+		CertificationLevel: optInt(input.CertificationLevel), DurationMonths: input.DurationMonths,
+		DeliveryMode: model.Code(input.DeliveryMode), FreeOfCharge: input.FreeOfCharge, Seats: input.Seats,
+		Address: input.Address, Postcode: input.Postcode, City: input.City, DepartmentCode: input.DepartmentCode,
+		QPVCode: str(input.QpvCode), Latitude: input.Latitude, Longitude: input.Longitude,
+	}))
 }
 
 // CreateLabellingCall is the resolver for the createLabellingCall field.
 func (r *mutationResolver) CreateLabellingCall(ctx context.Context, input model.CreateLabellingCallInput) (*model.LabellingCall, error) {
-	panic(fmt.Errorf("not implemented: CreateLabellingCall - createLabellingCall"))
+	return result(r.Store.CreateLabellingCall(ctx, store.CallInput{
+		Code: input.Code, Name: input.Name, Programme: model.Code(input.Programme),
+		OpenedOn: input.OpenedOn.Time, ClosedOn: input.ClosedOn.Time, ResultsOn: optDay(input.ResultsOn),
+		EnvelopeEur: input.EnvelopeEur,
+	}))
 }
 
 // GrantLabel is the resolver for the grantLabel field.
 func (r *mutationResolver) GrantLabel(ctx context.Context, input model.GrantLabelInput) (*model.Label, error) {
-	panic(fmt.Errorf("not implemented: GrantLabel - grantLabel"))
+	var ids idReader
+	in := store.LabelInput{
+		FormationID: ids.id("Formation", "input.formationId", input.FormationID),
+		CallID:      ids.id("LabellingCall", "input.callId", input.CallID),
+		GrantedOn:   input.GrantedOn.Time, ValidUntil: input.ValidUntil.Time,
+	}
+	if err := ids.p.Err(); err != nil {
+		return nil, userErr(err)
+	}
+	return result(r.Store.GrantLabel(ctx, in))
 }
 
 // RenewLabel is the resolver for the renewLabel field.
 func (r *mutationResolver) RenewLabel(ctx context.Context, input model.RenewLabelInput) (*model.Label, error) {
-	panic(fmt.Errorf("not implemented: RenewLabel - renewLabel"))
+	var ids idReader
+	old := ids.id("Label", "input.labelId", input.LabelID)
+	in := store.LabelInput{
+		CallID:    ids.id("LabellingCall", "input.callId", input.CallID),
+		GrantedOn: input.GrantedOn.Time, ValidUntil: input.ValidUntil.Time,
+	}
+	if err := ids.p.Err(); err != nil {
+		return nil, userErr(err)
+	}
+	return result(r.Store.RenewLabel(ctx, old, in))
 }
 
 // WithdrawLabel is the resolver for the withdrawLabel field.
 func (r *mutationResolver) WithdrawLabel(ctx context.Context, input model.WithdrawLabelInput) (*model.Label, error) {
-	panic(fmt.Errorf("not implemented: WithdrawLabel - withdrawLabel"))
+	var ids idReader
+	id := ids.id("Label", "input.labelId", input.LabelID)
+	if err := ids.p.Err(); err != nil {
+		return nil, userErr(err)
+	}
+	return result(r.Store.WithdrawLabel(ctx, id, day(input.WithdrawnOn)))
 }
 
 // CreateFundingAgreement is the resolver for the createFundingAgreement field.
 func (r *mutationResolver) CreateFundingAgreement(ctx context.Context, input model.CreateFundingAgreementInput) (*model.FundingAgreement, error) {
-	panic(fmt.Errorf("not implemented: CreateFundingAgreement - createFundingAgreement"))
+	var ids idReader
+	in := store.AgreementInput{
+		PartnerID: ids.id("Partner", "input.partnerId", input.PartnerID),
+		Reference: input.Reference, Title: input.Title, Scope: model.Code(input.Scope),
+		RegionCode: str(input.RegionCode), DepartmentCode: str(input.DepartmentCode),
+		OrganisationID: ids.opt("Organisation", "input.organisationId", input.OrganisationID),
+		FormationID:    ids.opt("Formation", "input.formationId", input.FormationID),
+		CallID:         ids.opt("LabellingCall", "input.labellingCallId", input.LabellingCallID),
+		AmountEur:      input.AmountEur, ValidFrom: input.ValidFrom.Time, ValidUntil: input.ValidUntil.Time,
+	}
+	if err := ids.p.Err(); err != nil {
+		return nil, userErr(err)
+	}
+	return result(r.Store.CreateFundingAgreement(ctx, in))
 }
 
 // CreateSeedGrant is the resolver for the createSeedGrant field.
 func (r *mutationResolver) CreateSeedGrant(ctx context.Context, input model.CreateSeedGrantInput) (*model.SeedGrant, error) {
-	panic(fmt.Errorf("not implemented: CreateSeedGrant - createSeedGrant"))
+	var ids idReader
+	in := store.SeedGrantInput{
+		LabelID: ids.id("Label", "input.labelId", input.LabelID), AmountEur: input.AmountEur,
+		BudgetShare: input.BudgetShare, SessionsCovered: input.SessionsCovered,
+		ConventionSignedOn: input.ConventionSignedOn.Time, Justified: input.Justified != nil && *input.Justified,
+	}
+	if err := ids.p.Err(); err != nil {
+		return nil, userErr(err)
+	}
+	return result(r.Store.CreateSeedGrant(ctx, in))
 }
 
 // ApiKey returns ApiKeyResolver implementation.

@@ -7,30 +7,66 @@ package graph
 
 import (
 	"context"
-	"fmt"
+	"strings"
 	"time"
 
 	"github.com/gen-hub/genhub/graph/model"
+	"github.com/gen-hub/genhub/internal/access"
+	"github.com/gen-hub/genhub/internal/apierror"
+	"github.com/gen-hub/genhub/internal/loaders"
+	"github.com/gen-hub/genhub/internal/store"
 )
 
 // Partner is the resolver for the partner field.
 func (r *changeLogEntryResolver) Partner(ctx context.Context, obj *model.ChangeLogEntry) (*model.Partner, error) {
-	panic(fmt.Errorf("not implemented: Partner - partner"))
+	return loadOptional(ctx, loaders.For(ctx).Partner, obj.PartnerID)
 }
 
 // RequestLog is the resolver for the requestLog field.
 func (r *queryResolver) RequestLog(ctx context.Context, first *int, after *string, last *int, before *string, partnerID *string, requestID *string, since *time.Time, until *time.Time) (*model.Connection[model.RequestLogEntry], error) {
-	panic(fmt.Errorf("not implemented: RequestLog - requestLog"))
+	p, err := store.NewPage(first, after, last, before)
+	if err != nil {
+		return nil, err
+	}
+	var ids idReader
+	f := store.RequestLogFilter{PartnerID: ids.opt("Partner", "partnerId", partnerID), RequestID: str(requestID), Since: since, Until: until}
+	if err := ids.p.Err(); err != nil {
+		return nil, userErr(err)
+	}
+	if c := access.FromContext(ctx); f.PartnerID != 0 && !c.IsOperator() && f.PartnerID != c.PartnerID {
+		return nil, apierror.Denied("only the operator may read another partner's requests")
+	}
+	res, err := r.Store.RequestLog(ctx, f, p)
+	if err != nil {
+		return nil, err
+	}
+	return connection(res), nil
 }
 
 // ChangeLog is the resolver for the changeLog field.
 func (r *queryResolver) ChangeLog(ctx context.Context, first *int, after *string, last *int, before *string, table *string, rowKey *string, requestID *string, partnerID *string, since *time.Time, until *time.Time) (*model.Connection[model.ChangeLogEntry], error) {
-	panic(fmt.Errorf("not implemented: ChangeLog - changeLog"))
+	p, err := store.NewPage(first, after, last, before)
+	if err != nil {
+		return nil, err
+	}
+	var ids idReader
+	f := store.ChangeLogFilter{
+		Table: strings.TrimPrefix(str(table), "hub."), RowKey: str(rowKey), RequestID: str(requestID),
+		PartnerID: ids.opt("Partner", "partnerId", partnerID), Since: since, Until: until,
+	}
+	if err := ids.p.Err(); err != nil {
+		return nil, userErr(err)
+	}
+	res, err := r.Store.ChangeLog(ctx, f, p)
+	if err != nil {
+		return nil, err
+	}
+	return connection(res), nil
 }
 
 // Partner is the resolver for the partner field.
 func (r *requestLogEntryResolver) Partner(ctx context.Context, obj *model.RequestLogEntry) (*model.Partner, error) {
-	panic(fmt.Errorf("not implemented: Partner - partner"))
+	return loadOptional(ctx, loaders.For(ctx).Partner, obj.PartnerID)
 }
 
 // ChangeLogEntry returns ChangeLogEntryResolver implementation.

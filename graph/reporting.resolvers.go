@@ -10,29 +10,139 @@ import (
 	"fmt"
 
 	"github.com/gen-hub/genhub/graph/model"
+	"github.com/gen-hub/genhub/internal/store"
 )
 
 // CreateSession is the resolver for the createSession field.
 func (r *mutationResolver) CreateSession(ctx context.Context, input model.CreateSessionInput) (*model.Session, error) {
-	panic(fmt.Errorf("not implemented: CreateSession - createSession"))
+	var ids idReader
+	in := store.SessionInput{
+		FormationID: ids.id("Formation", "input.formationId", input.FormationID),
+		StartOn:     input.StartOn.Time, EndOn: input.EndOn.Time, PlannedSeats: input.PlannedSeats,
+	}
+	if err := ids.p.Err(); err != nil {
+		return nil, userErr(err)
+	}
+	err := r.requireOwned(ctx, "formation", []int{in.FormationID}, func(int) string { return "input.formationId" }, "one of your formations")
+	if err != nil {
+		return nil, userErr(err)
+	}
+	return result(r.Store.CreateSession(ctx, in))
 }
 
 // RecordEnrolments is the resolver for the recordEnrolments field.
 func (r *mutationResolver) RecordEnrolments(ctx context.Context, input model.RecordEnrolmentsInput) (*model.EnrolmentReport, error) {
-	panic(fmt.Errorf("not implemented: RecordEnrolments - recordEnrolments"))
+	if err := checkBulk("input.enrolments", len(input.Enrolments), "input.idempotencyKey", input.IdempotencyKey); err != nil {
+		return nil, err
+	}
+	var ids idReader
+	rows := make([]store.EnrolmentRow, len(input.Enrolments))
+	sessionIDs := make([]int, len(rows))
+	seen := map[[2]any]int{}
+	for i, e := range input.Enrolments {
+		path := fmt.Sprintf("input.enrolments[%d]", i)
+		rows[i] = store.EnrolmentRow{
+			SessionID: ids.id("Session", path+".sessionId", e.SessionID), LearnerRef: e.LearnerRef,
+			EnrolledOn: e.EnrolledOn.Time, Sex: model.Code(e.Sex), AgeBand: model.Code(e.AgeBand),
+			Qualification: model.Code(e.Qualification), PriorSituation: model.Code(e.PriorSituation),
+			QPVResident: e.QpvResident, Completion: model.Code(e.Completion), CertificationObtained: e.CertificationObtained,
+		}
+		rows[i].Check(&ids.p, path)
+		sessionIDs[i] = rows[i].SessionID
+		k := [2]any{rows[i].SessionID, e.LearnerRef}
+		if j, dup := seen[k]; dup {
+			ids.p.Add(path+".learnerRef", "the same learner and session as enrolments[%d]", j)
+		}
+		seen[k] = i
+	}
+	if err := ids.p.Err(); err != nil {
+		return nil, userErr(err)
+	}
+	sessions, err := r.Store.WritableSessions(ctx, sessionIDs)
+	if err != nil {
+		return nil, err
+	}
+	for i := range rows {
+		rows[i].CheckSession(&ids.p, fmt.Sprintf("input.enrolments[%d]", i), sessions)
+	}
+	if err := ids.p.Err(); err != nil {
+		return nil, userErr(err)
+	}
+	res, err := r.Store.RecordEnrolments(ctx, input.IdempotencyKey, rows)
+	if err != nil {
+		return nil, userErr(err)
+	}
+	c := res.Counts
+	return &model.EnrolmentReport{Inserted: c.Inserted, Updated: c.Updated, Unchanged: c.Unchanged, Replayed: res.Replayed}, nil
 }
 
 // RecordOutcomes is the resolver for the recordOutcomes field.
 func (r *mutationResolver) RecordOutcomes(ctx context.Context, input model.RecordOutcomesInput) (*model.OutcomeReport, error) {
-	panic(fmt.Errorf("not implemented: RecordOutcomes - recordOutcomes"))
+	if err := checkBulk("input.outcomes", len(input.Outcomes), "input.idempotencyKey", input.IdempotencyKey); err != nil {
+		return nil, err
+	}
+	var ids idReader
+	rows := make([]store.OutcomeRow, len(input.Outcomes))
+	enrolments := make([]int, len(rows))
+	for i, o := range input.Outcomes {
+		rows[i] = store.OutcomeRow{
+			EnrolmentID: ids.id("Enrolment", at("input.outcomes", i, "enrolmentId"), o.EnrolmentID),
+			MeasuredAt:  model.Code(o.MeasuredAt), Situation: model.Code(o.Situation), RecordedOn: o.RecordedOn.Time,
+		}
+		enrolments[i] = rows[i].EnrolmentID
+	}
+	if err := ids.p.Err(); err != nil {
+		return nil, userErr(err)
+	}
+	err := r.requireOwned(ctx, "enrolment", enrolments, func(i int) string { return at("input.outcomes", i, "enrolmentId") }, "one of your learners' enrolments")
+	if err != nil {
+		return nil, userErr(err)
+	}
+	res, err := r.Store.RecordOutcomes(ctx, input.IdempotencyKey, rows)
+	if err != nil {
+		return nil, userErr(err)
+	}
+	return &model.OutcomeReport{Recorded: res.Counts.Recorded, Replayed: res.Replayed}, nil
 }
 
 // ConfirmAidEnrolment is the resolver for the confirmAidEnrolment field.
 func (r *mutationResolver) ConfirmAidEnrolment(ctx context.Context, input model.ConfirmAidEnrolmentInput) (*model.AidApplication, error) {
-	panic(fmt.Errorf("not implemented: ConfirmAidEnrolment - confirmAidEnrolment"))
+	if err := notOperator(ctx, "the training organisation"); err != nil {
+		return nil, err
+	}
+	var ids idReader
+	id := ids.id("AidApplication", "input.applicationId", input.ApplicationID)
+	if err := ids.p.Err(); err != nil {
+		return nil, userErr(err)
+	}
+	err := r.requireOwned(ctx, "learner_application", []int{id}, func(int) string { return "input.applicationId" }, "an aid application of your learners")
+	if err != nil {
+		return nil, userErr(err)
+	}
+	return result(r.Store.ConfirmAidEnrolment(ctx, id, day(input.ConfirmedOn)))
 }
 
 // DecideAidApplication is the resolver for the decideAidApplication field.
 func (r *mutationResolver) DecideAidApplication(ctx context.Context, input model.DecideAidApplicationInput) (*model.AidApplication, error) {
-	panic(fmt.Errorf("not implemented: DecideAidApplication - decideAidApplication"))
+	if err := notOperator(ctx, "the CROUS"); err != nil {
+		return nil, err
+	}
+	var ids idReader
+	d := store.AidDecision{
+		ApplicationID: ids.id("AidApplication", "input.applicationId", input.ApplicationID),
+		Status:        model.Code(input.Status), DecidedOn: day(input.DecidedOn), Echelon: str(input.Echelon),
+		Months: optInt(input.Months),
+	}
+	if input.RefusalReason != nil {
+		d.RefusalReason = model.Code(*input.RefusalReason)
+	}
+	d.Check(&ids.p)
+	if err := ids.p.Err(); err != nil {
+		return nil, userErr(err)
+	}
+	err := r.requireOwned(ctx, "crous_application", []int{d.ApplicationID}, func(int) string { return "input.applicationId" }, "an application filed with you")
+	if err != nil {
+		return nil, userErr(err)
+	}
+	return result(r.Store.DecideAidApplication(ctx, d))
 }

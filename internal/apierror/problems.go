@@ -24,6 +24,15 @@ func (p *Problems) Add(field, format string, args ...any) {
 	p.List = append(p.List, BadInput(field, format, args...))
 }
 
+// Deny records a field naming something the caller may not write to.
+func (p *Problems) Deny(field, format string, args ...any) {
+	if len(p.List) >= MaxProblems {
+		p.Dropped++
+		return
+	}
+	p.List = append(p.List, &Error{Code: Forbidden, Field: field, Message: fmt.Sprintf(format, args...)})
+}
+
 // Err returns nil when nothing was wrong, the only error when one was, or
 // the whole list.
 func (p *Problems) Err() error {

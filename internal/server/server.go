@@ -38,6 +38,11 @@ type Options struct {
 	// Introspection lets callers read the schema (the playground needs it).
 	Introspection bool
 	Log           *slog.Logger
+	// Audit records every request; by default one is started that is never
+	// closed (records still queued at exit are lost).
+	Audit *Audit
+	// MetricsToken, when set, is the bearer token /metrics requires.
+	MetricsToken string
 }
 
 // New returns the hub's HTTP handler over st.
@@ -54,6 +59,10 @@ func New(st *store.Store, o Options) http.Handler {
 		gql.Use(extension.Introspection{})
 	}
 	gql.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
+	if o.Audit == nil {
+		o.Audit = NewAudit(st, o.Log)
+	}
+	gql.Use(o.Audit)
 	gql.SetErrorPresenter(presenter(o.Log))
 	gql.SetRecoverFunc(func(ctx context.Context, p any) error {
 		o.Log.ErrorContext(ctx, "panic in resolver", "request_id", RequestID(ctx), "panic", fmt.Sprint(p))
@@ -61,12 +70,13 @@ func New(st *store.Store, o Options) http.Handler {
 	})
 
 	authn := &auth.Authenticator{Store: st, Log: o.Log}
-	api := authn.Middleware(loaders.Middleware(st, gql), func(w http.ResponseWriter, r *http.Request, err error) {
+	api := authn.Middleware(o.Audit.Caller(loaders.Middleware(st, gql)), func(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, r, o.Log, err)
 	})
 
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", api)
+	mux.Handle("/graphql", o.Audit.Middleware(api))
+	dataRoutes(mux, st, authn, o)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "ok")

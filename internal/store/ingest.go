@@ -62,6 +62,18 @@ func (r *EnrolmentRow) Check(p *apierror.Problems, path string) {
 	}
 }
 
+// CheckSession reports a row whose session is not among sessions (those the
+// caller may write to), or whose enrolment date is after the session's end.
+func (r *EnrolmentRow) CheckSession(p *apierror.Problems, path string, sessions map[int]SessionDates) {
+	s, ok := sessions[r.SessionID]
+	switch {
+	case !ok:
+		p.Deny(path+".sessionId", "not a session of your formations")
+	case r.EnrolledOn.After(s.EndOn):
+		p.Add(path+".enrolledOn", "after the end of the session (%s)", s.EndOn.Format(time.DateOnly))
+	}
+}
+
 // checkDate refuses dates before the network existed or in the future.
 func checkDate(p *apierror.Problems, field string, d time.Time) {
 	if d.Before(firstDay) || d.After(time.Now().AddDate(0, 0, 1)) {
@@ -85,7 +97,7 @@ func (s *Store) WritableSessions(ctx context.Context, ids []int) (map[int]Sessio
 	var rows []SessionDates
 	err := s.Read(ctx, func(tx *sqlx.Tx) error {
 		var err error
-		rows, err = writableSessions(ctx, tx, ids)
+		rows, err = WritableSessionsTx(ctx, tx, ids)
 		return err
 	})
 	if err != nil {
@@ -98,7 +110,8 @@ func (s *Store) WritableSessions(ctx context.Context, ids []int) (map[int]Sessio
 	return m, nil
 }
 
-func writableSessions(ctx context.Context, tx *sqlx.Tx, ids []int) ([]SessionDates, error) {
+// WritableSessionsTx is WritableSessions within a unit of work.
+func WritableSessionsTx(ctx context.Context, tx *sqlx.Tx, ids []int) ([]SessionDates, error) {
 	var rows []SessionDates
 	err := tx.SelectContext(ctx, &rows, `
 		SELECT s.id, s.formation_id, s.start_on, s.end_on FROM hub.session s
@@ -153,12 +166,12 @@ func columnsOf(rows []EnrolmentRow) *enrolmentColumns {
 	return c
 }
 
-// upsertEnrolments writes rows in one statement: new learners are inserted,
+// UpsertEnrolments writes rows in one statement: new learners are inserted,
 // known ones (same session and pseudonym) corrected. The formation of each row
 // is its session's, as the caller sees it; a session the caller cannot see
 // writes nothing, and that is an error, as is any row the policies refuse.
 // Within rows, a pseudonym must appear once per session.
-func upsertEnrolments(ctx context.Context, tx *sqlx.Tx, rows []EnrolmentRow) (EnrolmentCounts, error) {
+func UpsertEnrolments(ctx context.Context, tx *sqlx.Tx, rows []EnrolmentRow) (EnrolmentCounts, error) {
 	var n EnrolmentCounts
 	if len(rows) == 0 {
 		return n, nil
@@ -274,9 +287,9 @@ func (r *FormationRow) Check(p *apierror.Problems, path string) {
 	}
 }
 
-// insertFormations records rows in one statement; the region follows from
+// InsertFormations records rows in one statement; the region follows from
 // the department. It returns their identifiers in order.
-func insertFormations(ctx context.Context, tx *sqlx.Tx, rows []FormationRow) ([]int, error) {
+func InsertFormations(ctx context.Context, tx *sqlx.Tx, rows []FormationRow) ([]int, error) {
 	var siret, title, family, cert, mode, addr, post, city, dept, qpv []string
 	var level, months, seats []int64
 	var free []bool
@@ -340,7 +353,7 @@ func (s *Store) CreateFormation(ctx context.Context, in FormationRow) (*model.Fo
 		if err := knownOrganisations(ctx, tx, []FormationRow{in}, func(int) string { return "input.organisationSiret" }); err != nil {
 			return err
 		}
-		ids, err := insertFormations(ctx, tx, []FormationRow{in})
+		ids, err := InsertFormations(ctx, tx, []FormationRow{in})
 		if err != nil {
 			return err
 		}
@@ -350,6 +363,19 @@ func (s *Store) CreateFormation(ctx context.Context, in FormationRow) (*model.Fo
 		return nil, fmt.Errorf("store: create formation: %w", err)
 	}
 	return &f, nil
+}
+
+// KnownSIRETs returns which of sirets name a recorded organisation.
+func KnownSIRETs(ctx context.Context, tx *sqlx.Tx, sirets []string) (map[string]bool, error) {
+	var known []string
+	if err := tx.SelectContext(ctx, &known, `SELECT siret FROM hub.organisation WHERE siret = ANY($1)`, pq.Array(sirets)); err != nil {
+		return nil, err
+	}
+	m := make(map[string]bool, len(known))
+	for _, k := range known {
+		m[k] = true
+	}
+	return m, nil
 }
 
 // knownOrganisations refuses rows whose SIRET names no organisation; field

@@ -18,17 +18,31 @@ import (
 // to its own formations and a CROUS to the applications filed with it, and a
 // refused or hidden row makes the whole unit of work fail.
 
-// OwnFormations returns, among ids, the formations the caller may report on:
-// its own, or any for the operator.
-func (s *Store) OwnFormations(ctx context.Context, ids []int) (map[int]bool, error) {
+// Rows a caller may write to, by kind: the same rules as the database's
+// policies, asked first so that the API can say which item is wrong.
+var ownedQuery = map[string]string{
+	// A formation or enrolment of the caller's own organisation; any for the operator.
+	"formation": `SELECT f.id FROM hub.formation f WHERE f.id = ANY($1)
+		AND (hub.caller_is_operator() OR f.id IN (SELECT hub.caller_own_formations()))`,
+	"enrolment": `SELECT e.id FROM hub.enrolment e WHERE e.id = ANY($1)
+		AND (hub.caller_is_operator() OR e.formation_id IN (SELECT hub.caller_own_formations()))`,
+	// An application of the caller's own learners (organisations confirm enrolments).
+	"learner_application": `SELECT a.id FROM hub.aid_application a WHERE a.id = ANY($1)
+		AND a.formation_id IN (SELECT hub.caller_own_formations())`,
+	// An application filed with the calling CROUS.
+	"crous_application": `SELECT a.id FROM hub.aid_application a WHERE a.id = ANY($1) AND a.crous_id = hub.caller_crous()`,
+}
+
+// Owned returns which of ids, rows of the given kind (formation, enrolment,
+// learner_application, crous_application), the caller may write to.
+func (s *Store) Owned(ctx context.Context, kind string, ids []int) (map[int]bool, error) {
+	q, ok := ownedQuery[kind]
+	if !ok {
+		return nil, fmt.Errorf("store: owned: unknown kind %q", kind)
+	}
 	var own []int
-	err := s.Read(ctx, func(tx *sqlx.Tx) error {
-		return tx.SelectContext(ctx, &own, `
-			SELECT f.id FROM hub.formation f
-			 WHERE f.id = ANY($1) AND (hub.caller_is_operator() OR f.id IN (SELECT hub.caller_own_formations()))`, pq.Array(ids))
-	})
-	if err != nil {
-		return nil, fmt.Errorf("store: own formations: %w", err)
+	if err := s.Read(ctx, func(tx *sqlx.Tx) error { return tx.SelectContext(ctx, &own, q, pq.Array(ids)) }); err != nil {
+		return nil, fmt.Errorf("store: owned %s: %w", kind, err)
 	}
 	m := make(map[int]bool, len(own))
 	for _, id := range own {
@@ -82,11 +96,11 @@ type BulkResult[T any] struct {
 // idempotency key. Rows must have passed Check; sessions are the caller's.
 func (s *Store) RecordEnrolments(ctx context.Context, key string, rows []EnrolmentRow) (BulkResult[EnrolmentCounts], error) {
 	var res BulkResult[EnrolmentCounts]
-	hash := RequestHash(rows)
+	hash := func() string { return RequestHash(rows) }
 	err := s.write(ctx, "input", func(tx *sqlx.Tx) error {
 		var err error
 		res.Counts, res.Replayed, err = idempotent(ctx, tx, "input.idempotencyKey", key, "recordEnrolments", hash, func() (EnrolmentCounts, error) {
-			return upsertEnrolments(ctx, tx, rows)
+			return UpsertEnrolments(ctx, tx, rows)
 		})
 		return err
 	})
@@ -136,7 +150,7 @@ func (s *Store) RecordOutcomes(ctx context.Context, key string, rows []OutcomeRo
 	if err := p.Err(); err != nil {
 		return res, err
 	}
-	hash := RequestHash(rows)
+	hash := func() string { return RequestHash(rows) }
 	err := s.write(ctx, "input", func(tx *sqlx.Tx) error {
 		var err error
 		res.Counts, res.Replayed, err = idempotent(ctx, tx, "input.idempotencyKey", key, "recordOutcomes", hash, func() (OutcomeCounts, error) {

@@ -187,10 +187,12 @@ func RequestHash(input any) string {
 }
 
 // idempotent runs fn in tx once per caller and key: the first time it stores
-// fn's result with the key; a retry with the same key and the same request
-// (hash) gets that result back, replayed, and fn does not run. The same key
-// with another request is refused. Retries wait for the first to finish.
-func idempotent[T any](ctx context.Context, tx *sqlx.Tx, field, key, op, hash string, fn func() (T, error)) (res T, replayed bool, err error) {
+// fn's result with the key and the request's hash; a retry with the same key
+// and the same request gets that result back, replayed, and fn does not run.
+// The same key with another request is refused. Retries wait for the first
+// to finish. hash is called after fn, or instead of it on a retry (so that a
+// streamed request can be hashed as it is read).
+func idempotent[T any](ctx context.Context, tx *sqlx.Tx, field, key, op string, hash func() string, fn func() (T, error)) (res T, replayed bool, err error) {
 	if err := CheckIdempotencyKey(field, key); err != nil {
 		return res, false, err
 	}
@@ -205,7 +207,7 @@ func idempotent[T any](ctx context.Context, tx *sqlx.Tx, field, key, op, hash st
 	err = tx.GetContext(ctx, &prev, `SELECT operation, request_hash, result FROM hub.idempotency_key WHERE partner_id = hub.caller() AND key = $1`, key)
 	switch {
 	case err == nil:
-		if prev.Operation != op || prev.Hash != hash {
+		if prev.Operation != op || prev.Hash != hash() {
 			return res, false, apierror.BadInput(field, "this key was already used for a different request; use a new key for new data")
 		}
 		if err := json.Unmarshal(prev.Result, &res); err != nil {
@@ -223,8 +225,30 @@ func idempotent[T any](ctx context.Context, tx *sqlx.Tx, field, key, op, hash st
 		return res, false, fmt.Errorf("store: result of %s: %w", op, err)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO hub.idempotency_key (partner_id, key, operation, request_hash, result)
-		VALUES (hub.caller(), $1, $2, $3, $4)`, key, op, hash, b); err != nil {
+		VALUES (hub.caller(), $1, $2, $3, $4)`, key, op, hash(), b); err != nil {
 		return res, false, fmt.Errorf("store: store idempotency key: %w", err)
 	}
 	return res, false, nil
 }
+
+// WriteOnce runs fn as the caller in one read-write transaction, once per
+// idempotency key when key is not empty (see idempotent); op names the kind
+// of request, hash fingerprints it. replayed says the result is an earlier
+// request's and fn did not run. Refusals by the database come back as
+// caller-facing errors.
+func WriteOnce[T any](ctx context.Context, s *Store, key, op string, hash func() string, fn func(tx *sqlx.Tx) (T, error)) (res T, replayed bool, err error) {
+	err = s.write(ctx, "", func(tx *sqlx.Tx) error {
+		var err error
+		if key == "" {
+			res, err = fn(tx)
+			return err
+		}
+		res, replayed, err = idempotent(ctx, tx, "idempotencyKey", key, op, hash, func() (T, error) { return fn(tx) })
+		return err
+	})
+	return res, replayed, err
+}
+
+// Refusal turns a database error in a write into a caller-facing error (see
+// refusal); other errors pass.
+func Refusal(err error) error { return refusal(err, "") }
