@@ -175,7 +175,7 @@ func (s *Store) RecordOutcomes(ctx context.Context, key string, rows []OutcomeRo
 				j, ok := byID[r.EnrolmentID]
 				switch {
 				case !ok:
-					p.Add(path+".enrolmentId", "not one of your learners' enrolments")
+					p.Deny(path+".enrolmentId", "not one of your learners' enrolments")
 				case facts[j].Completion == "ongoing":
 					p.Add(path+".enrolmentId", "the learner is still in training: record completion first")
 				case r.RecordedOn.Before(facts[j].EndOn):
