@@ -174,7 +174,9 @@ var writeCases = []writeCase{
 				"level": "AGGREGATE", "purpose": "evaluating the Breton formations"}
 		}},
 	{"revokeEntitlement", operatorOnly, `mutation($i: RevokeEntitlementInput!) { revokeEntitlement(input: $i) { id revokedAt } }`,
-		func(f fixtures, n int64) map[string]any { return map[string]any{"id": gid("Entitlement", f.Entitlement)} }},
+		func(f fixtures, n int64) map[string]any {
+			return map[string]any{"id": gid("Entitlement", f.Entitlement)}
+		}},
 	{"createFormation", operatorOnly, `mutation($i: CreateFormationInput!) { createFormation(input: $i) { id listed region { code } } }`,
 		func(f fixtures, n int64) map[string]any { return formationVars(f.OrgSIRET, n) }},
 	{"createLabellingCall", operatorOnly, `mutation($i: CreateLabellingCallInput!) { createLabellingCall(input: $i) { id code } }`,

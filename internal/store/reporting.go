@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -245,8 +246,12 @@ var refusalReasons = []string{"over_income", "cumul_bcs", "pe_allowance", "work_
 
 // Check reports the decision's bad fields.
 func (d AidDecision) Check(p *apierror.Problems) {
-	checkEnum(p, "input.status", d.Status, []string{"granted", "rejected", "paid", "suspended"})
+	statuses := []string{"granted", "rejected", "paid", "suspended"}
+	checkEnum(p, "input.status", d.Status, statuses)
 	checkDate(p, "input.decidedOn", d.DecidedOn)
+	if !slices.Contains(statuses, d.Status) {
+		return // what else is needed depends on the status
+	}
 	if d.Status == "rejected" {
 		if d.RefusalReason == "" {
 			p.Add("input.refusalReason", "a refusal needs its reason")
