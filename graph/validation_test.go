@@ -133,7 +133,10 @@ func TestIdempotentRetry(t *testing.T) {
 		return n
 	}
 	start, changesAt := count(), changes(t, e)
-	type report struct{ Inserted, Updated, Unchanged int; Replayed bool }
+	type report struct {
+		Inserted, Updated, Unchanged int
+		Replayed                     bool
+	}
 	var first, second struct{ RecordEnrolments report }
 	e.Query(t, key(t, organisation), q, map[string]any{"i": batch}).MustData(t, &first)
 	afterFirst := changes(t, e)

@@ -5,6 +5,8 @@
 //	genhub migrate     apply the database migrations
 //	genhub seed        load the demo data set into an empty database
 //	genhub keys ...    issue, revoke and list API keys
+//	genhub import ...  import enrolments or formations from CSV, as a partner
+//	genhub export ...  export what a partner may see as CSV
 package main
 
 import (
@@ -38,9 +40,9 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	log := slog.New(server.LogHandler(slog.NewJSONHandler(os.Stderr, nil)))
 	if os.Getenv("GENHUB_LOG") == "text" {
-		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+		log = slog.New(server.LogHandler(slog.NewTextHandler(os.Stderr, nil)))
 	}
 	slog.SetDefault(log)
 
@@ -61,6 +63,10 @@ func main() {
 		err = seedCmd(ctx, args)
 	case "keys":
 		err = keysCmd(ctx, args)
+	case "import":
+		err = importCmd(ctx, args)
+	case "export":
+		err = exportCmd(ctx, args)
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		return
@@ -81,6 +87,11 @@ const usage = `usage:
   genhub keys revoke PREFIX
   genhub keys list
   genhub keys demo         print the demo partners' keys (they exist only in the demo data)
+  genhub import enrolments [-as SLUG] [-partial] [-key KEY] FILE.csv
+  genhub import formations [-as SLUG] [-partial] [-key KEY] FILE.csv
+                           as the partner (default: the operator), under its row-level security;
+                           all or nothing unless -partial; the report is JSON on standard output
+  genhub export formations|sessions|enrolments [-as SLUG] > FILE.csv
 
 environment:
   DATABASE_URL             PostgreSQL URL of a superuser or owner role, used to migrate and
@@ -91,6 +102,7 @@ environment:
   GENHUB_LISTEN            address to serve on (default :8080)
   GENHUB_INTROSPECTION     "false" hides the schema from callers (default true)
   GENHUB_LOG               "text" for text logs (default JSON)
+  GENHUB_METRICS_TOKEN     bearer token /metrics requires (default: none, keep /metrics private)
 `
 
 func stateDir() string {
@@ -222,9 +234,21 @@ func serve(ctx context.Context, log *slog.Logger, args []string) error {
 	if err := database.CheckRuntimeRole(ctx, db); err != nil {
 		return err
 	}
-	h := server.New(store.New(db), server.Options{
+	st := store.New(db)
+	audit := server.NewAudit(st, log)
+	defer func() {
+		// Written after the server has stopped taking requests: nothing queued is lost.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := audit.Close(ctx); err != nil {
+			log.Error("audit log: records still queued were lost", "error", err)
+		}
+	}()
+	h := server.New(st, server.Options{
 		Introspection: os.Getenv("GENHUB_INTROSPECTION") != "false",
 		Log:           log,
+		Audit:         audit,
+		MetricsToken:  os.Getenv("GENHUB_METRICS_TOKEN"),
 	})
 	l, err := net.Listen("tcp", *listen)
 	if err != nil {

@@ -23,6 +23,7 @@ var EnrolmentColumns = []string{"session_id", "learner_ref", "enrolled_on", "sex
 // operator. A learner already enrolled in the session under the same
 // pseudonym is corrected.
 func ImportEnrolments(ctx context.Context, st *store.Store, r io.Reader, o Options) (*Report, error) {
+	o.defaults()
 	return run(ctx, st, "enrolments", r, o, func(tx *sqlx.Tx, in io.Reader, rep *Report) error {
 		t, err := newTable(in, EnrolmentColumns, []string{"certification_obtained"})
 		if err != nil {

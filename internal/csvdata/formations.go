@@ -25,6 +25,7 @@ func ImportFormations(ctx context.Context, st *store.Store, r io.Reader, o Optio
 	if o.BatchSize <= 0 {
 		o.BatchSize = 1000
 	}
+	o.defaults()
 	return run(ctx, st, "formations", r, o, func(tx *sqlx.Tx, in io.Reader, rep *Report) error {
 		t, err := newTable(in, FormationColumns, formationOptional)
 		if err != nil {

@@ -96,7 +96,6 @@ var ErrHeader = errors.New("csvdata: bad header")
 // run applies an import in one unit of work, once per idempotency key. The
 // request's hash is the file's: a retry is recognised by its bytes.
 func run(ctx context.Context, st *store.Store, kind string, r io.Reader, o Options, body func(tx *sqlx.Tx, in io.Reader, rep *Report) error) (*Report, error) {
-	o.defaults()
 	h := sha256.New()
 	tee := io.TeeReader(r, h)
 	digest := func(h hash.Hash) func() string {
