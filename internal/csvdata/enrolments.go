@@ -5,6 +5,7 @@ import (
 	"io"
 	"slices"
 	"strconv"
+	"sync/atomic"
 
 	"github.com/jmoiron/sqlx"
 
@@ -29,38 +30,72 @@ func ImportEnrolments(ctx context.Context, st *store.Store, r io.Reader, o Optio
 		if err != nil {
 			return err
 		}
+		// Lines are read and checked here while the previous batch is written
+		// by another goroutine: at most three batches are held at once.
 		w := &enrolmentWriter{ctx: ctx, tx: tx, rep: rep, o: o, sessions: map[int]store.SessionDates{}, refused: map[int]bool{}}
-		for {
-			ok, err := t.next(func(line int, reason string) { rep.Lines++; rep.reject(o, line, "", reason) })
-			if err != nil || !ok {
+		batches := make(chan batch, 1)
+		written := make(chan error, 1)
+		var failed atomic.Bool
+		go func() {
+			var err error
+			for b := range batches {
 				if err == nil {
-					err = w.flush()
+					if err = w.flush(b); err != nil {
+						failed.Store(true)
+					}
 				}
-				return err
 			}
-			rep.Lines++
-			f := fields{t: t}
-			row := store.EnrolmentRow{
-				SessionID: sessionID(&f), LearnerRef: f.str("learner_ref"), EnrolledOn: f.date("enrolled_on"),
-				Sex: f.code("sex"), AgeBand: f.code("age_band"), Qualification: f.code("qualification"),
-				PriorSituation: f.code("prior_situation"), QPVResident: f.bool("qpv_resident"),
-				Completion: f.code("completion"), CertificationObtained: f.optBool("certification_obtained"),
-			}
-			if len(f.p.List) == 0 {
-				row.Check(&f.p, "row")
-			}
-			if len(f.p.List) > 0 {
-				reportRow(rep, o, t.line, &f.p)
-				continue
-			}
-			w.rows, w.lines = append(w.rows, row), append(w.lines, t.line)
-			if len(w.rows) == o.BatchSize {
-				if err := w.flush(); err != nil {
+			written <- err
+		}()
+		b := newBatch(o.BatchSize)
+		err = func() error {
+			for !failed.Load() {
+				ok, err := t.next(func(line int, reason string) { rep.Lines++; rep.reject(o, line, "", reason) })
+				if err != nil || !ok {
 					return err
 				}
+				rep.Lines++
+				f := fields{t: t}
+				row := store.EnrolmentRow{
+					SessionID: sessionID(&f), LearnerRef: f.str("learner_ref"), EnrolledOn: f.date("enrolled_on"),
+					Sex: f.code("sex"), AgeBand: f.code("age_band"), Qualification: f.code("qualification"),
+					PriorSituation: f.code("prior_situation"), QPVResident: f.bool("qpv_resident"),
+					Completion: f.code("completion"), CertificationObtained: f.optBool("certification_obtained"),
+				}
+				if len(f.p.List) == 0 {
+					row.Check(&f.p, "row")
+				}
+				if len(f.p.List) > 0 {
+					reportRow(rep, o, t.line, &f.p)
+					continue
+				}
+				b.rows, b.lines = append(b.rows, row), append(b.lines, t.line)
+				if len(b.rows) == o.BatchSize {
+					batches <- b
+					b = newBatch(o.BatchSize)
+				}
 			}
+			return nil
+		}()
+		if len(b.rows) > 0 && err == nil {
+			batches <- b
 		}
+		close(batches)
+		if werr := <-written; werr != nil {
+			return werr
+		}
+		return err
 	})
+}
+
+// batch is rows to write with their line numbers.
+type batch struct {
+	rows  []store.EnrolmentRow
+	lines []int
+}
+
+func newBatch(n int) batch {
+	return batch{rows: make([]store.EnrolmentRow, 0, n), lines: make([]int, 0, n)}
 }
 
 // sessionID reads a session's number, or its global identifier.
@@ -83,15 +118,13 @@ type enrolmentWriter struct {
 	tx       *sqlx.Tx
 	rep      *Report
 	o        Options
-	rows     []store.EnrolmentRow
-	lines    []int
 	sessions map[int]store.SessionDates // writable
 	refused  map[int]bool               // not writable
 }
 
-func (w *enrolmentWriter) flush() error {
+func (w *enrolmentWriter) flush(b batch) error {
 	var ask []int
-	for _, r := range w.rows {
+	for _, r := range b.rows {
 		if _, ok := w.sessions[r.SessionID]; !ok && !w.refused[r.SessionID] && !slices.Contains(ask, r.SessionID) {
 			ask = append(ask, r.SessionID)
 		}
@@ -111,26 +144,28 @@ func (w *enrolmentWriter) flush() error {
 		}
 	}
 	// Check the sessions; of a learner given twice, the last line wins.
-	last := make(map[[2]any]int, len(w.rows))
-	for i, r := range w.rows {
-		last[[2]any{r.SessionID, r.LearnerRef}] = i
+	type learner struct {
+		session int
+		ref     string
 	}
-	rows, lines := w.rows[:0], w.lines[:0] // filtered in place
-	for i, r := range w.rows {
+	last := make(map[learner]int, len(b.rows))
+	for i, r := range b.rows {
+		last[learner{r.SessionID, r.LearnerRef}] = i
+	}
+	rows, lines := b.rows[:0], b.lines[:0] // filtered in place
+	for i, r := range b.rows {
 		var f fields
 		r.CheckSession(&f.p, "row", w.sessions)
 		switch {
 		case len(f.p.List) > 0:
-			reportRow(w.rep, w.o, w.lines[i], &f.p)
-		case last[[2]any{r.SessionID, r.LearnerRef}] != i:
-			w.rep.Superseded++
+			reportRow(w.rep, w.o, b.lines[i], &f.p)
+		case last[learner{r.SessionID, r.LearnerRef}] != i:
+			w.rep.supersede()
 		default:
-			rows, lines = append(rows, r), append(lines, w.lines[i])
+			rows, lines = append(rows, r), append(lines, b.lines[i])
 		}
 	}
-	err := writeBatch(w.ctx, w.tx, w.rep, w.o, rows, lines, func(rows []store.EnrolmentRow) (store.EnrolmentCounts, error) {
+	return writeBatch(w.ctx, w.tx, w.rep, w.o, rows, lines, func(rows []store.EnrolmentRow) (store.EnrolmentCounts, error) {
 		return store.UpsertEnrolments(w.ctx, w.tx, rows)
 	})
-	w.rows, w.lines = w.rows[:0], w.lines[:0]
-	return err
 }

@@ -20,6 +20,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -65,6 +66,8 @@ type Report struct {
 	// Replayed says this report is an earlier import's with the same
 	// idempotency key: nothing was written now.
 	Replayed bool `json:"replayed"`
+
+	mu sync.Mutex // lines are checked and written by two goroutines
 }
 
 // Problem is a rejected line.
@@ -136,6 +139,8 @@ func run(ctx context.Context, st *store.Store, kind string, r io.Reader, o Optio
 }
 
 func (rep *Report) reject(o Options, line int, field, reason string) {
+	rep.mu.Lock()
+	defer rep.mu.Unlock()
 	rep.Rejected++
 	if len(rep.Problems) < o.MaxProblems {
 		rep.Problems = append(rep.Problems, Problem{Line: line, Field: field, Reason: reason})
@@ -144,12 +149,26 @@ func (rep *Report) reject(o Options, line int, field, reason string) {
 
 // rejectAll records the problems of one line.
 func (rep *Report) rejectAll(o Options, line int, p *apierror.Problems) {
+	rep.mu.Lock()
+	defer rep.mu.Unlock()
 	rep.Rejected++
 	for _, e := range p.List {
 		if len(rep.Problems) < o.MaxProblems {
 			rep.Problems = append(rep.Problems, Problem{Line: line, Field: strings.TrimPrefix(e.Field, "row."), Reason: e.Message})
 		}
 	}
+}
+
+func (rep *Report) rejected() int {
+	rep.mu.Lock()
+	defer rep.mu.Unlock()
+	return rep.Rejected
+}
+
+func (rep *Report) supersede() {
+	rep.mu.Lock()
+	rep.Superseded++
+	rep.mu.Unlock()
 }
 
 // table reads a CSV stream with a header naming its columns.
@@ -322,7 +341,7 @@ func reportRow(rep *Report, o Options, line int, p *apierror.Problems) {
 // rejected with its reason; the others are kept.
 func writeBatch[T any](ctx context.Context, tx *sqlx.Tx, rep *Report, o Options, rows []T, lines []int,
 	write func([]T) (store.EnrolmentCounts, error)) error {
-	if len(rows) == 0 || (rep.Rejected > 0 && !o.Partial) {
+	if len(rows) == 0 || (rep.rejected() > 0 && !o.Partial) {
 		return nil // nothing will be applied: only check the rest
 	}
 	try := func(rows []T) (store.EnrolmentCounts, error) {

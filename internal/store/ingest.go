@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -178,21 +179,21 @@ func UpsertEnrolments(ctx context.Context, tx *sqlx.Tx, rows []EnrolmentRow) (En
 	}
 	c := columnsOf(rows)
 	var res struct {
-		Matched  int `db:"matched"`
 		Inserted int `db:"inserted"`
 		Updated  int `db:"updated"`
 	}
+	// A session the caller cannot see gives no formation: the NOT NULL
+	// constraint then refuses the whole statement.
 	err := tx.GetContext(ctx, &res, `
-		WITH u AS MATERIALIZED (
-		  SELECT * FROM unnest($1::integer[], $2::text[], $3::date[], $4::text[], $5::text[], $6::text[], $7::text[],
-		                       $8::boolean[], $9::text[], $10::smallint[])
-		    AS u(session_id, learner_ref, enrolled_on, sex, age_band, qualification, prior_situation, qpv_resident, completion, cert)
-		), w AS (
+		WITH w AS (
 		  INSERT INTO hub.enrolment AS e (session_id, formation_id, learner_ref, enrolled_on, sex, age_band, qualification,
 		                                  prior_situation, qpv_resident, completion, certification_obtained)
 		  SELECT u.session_id, s.formation_id, u.learner_ref, u.enrolled_on, u.sex, u.age_band, u.qualification,
 		         u.prior_situation, u.qpv_resident, u.completion, CASE WHEN u.cert >= 0 THEN u.cert = 1 END
-		    FROM u JOIN hub.session s ON s.id = u.session_id
+		    FROM unnest($1::integer[], $2::text[], $3::date[], $4::text[], $5::text[], $6::text[], $7::text[],
+		                $8::boolean[], $9::text[], $10::smallint[])
+		         AS u(session_id, learner_ref, enrolled_on, sex, age_band, qualification, prior_situation, qpv_resident, completion, cert)
+		    LEFT JOIN hub.session s ON s.id = u.session_id
 		  ON CONFLICT (session_id, learner_ref) DO UPDATE
 		     SET enrolled_on = excluded.enrolled_on, sex = excluded.sex, age_band = excluded.age_band,
 		         qualification = excluded.qualification, prior_situation = excluded.prior_situation,
@@ -203,17 +204,15 @@ func UpsertEnrolments(ctx context.Context, tx *sqlx.Tx, rows []EnrolmentRow) (En
 		                           excluded.prior_situation, excluded.qpv_resident, excluded.completion, excluded.certification_obtained)
 		  RETURNING xmax = 0 AS inserted
 		)
-		SELECT (SELECT count(*) FROM u JOIN hub.session s ON s.id = u.session_id) AS matched,
-		       count(*) FILTER (WHERE inserted) AS inserted,
-		       count(*) FILTER (WHERE NOT inserted) AS updated
-		  FROM w`,
+		SELECT count(*) FILTER (WHERE inserted) AS inserted, count(*) FILTER (WHERE NOT inserted) AS updated FROM w`,
 		pq.Array(c.session), pq.Array(c.ref), pq.Array(c.enrolled), pq.Array(c.sex), pq.Array(c.age), pq.Array(c.qual),
 		pq.Array(c.prior), pq.Array(c.qpv), pq.Array(c.completion), pq.Array(c.cert))
+	var pqErr *pq.Error
+	if errors.As(err, &pqErr) && pqErr.Code == "23502" && pqErr.Column == "formation_id" {
+		return n, apierror.Denied("some enrolments are for sessions that are not yours (or do not exist): nothing was written")
+	}
 	if err != nil {
 		return n, err
-	}
-	if res.Matched != len(rows) {
-		return n, apierror.Denied("%d of %d enrolments are for sessions that are not yours (or do not exist): nothing was written", len(rows)-res.Matched, len(rows))
 	}
 	n.Inserted, n.Updated = res.Inserted, res.Updated
 	n.Unchanged = len(rows) - res.Inserted - res.Updated
