@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jmoiron/sqlx"
+
 	"github.com/gen-hub/genhub/internal/access"
 	"github.com/gen-hub/genhub/internal/csvdata"
 	"github.com/gen-hub/genhub/internal/database"
@@ -35,20 +37,11 @@ func asPartner(ctx context.Context, slug string, fn func(ctx context.Context, st
 		if err != nil {
 			return err
 		}
-		appURL := os.Getenv("GENHUB_APP_DATABASE_URL")
-		if appURL == "" {
-			if appURL, err = database.AppURL(adminURL, appPassword()); err != nil {
-				return err
-			}
-		}
-		db, err := database.Open(ctx, appURL)
+		db, err := openApp(ctx, adminURL)
 		if err != nil {
 			return err
 		}
 		defer db.Close()
-		if err := database.CheckRuntimeRole(ctx, db); err != nil {
-			return err
-		}
 		level, err := access.ParseLevel(rec.MaxLevel)
 		if err != nil {
 			return err
@@ -63,6 +56,28 @@ func asPartner(ctx context.Context, slug string, fn func(ctx context.Context, st
 		ctx = store.WithRequestID(ctx, fmt.Sprintf("cli-%d", time.Now().UnixNano()))
 		return fn(ctx, store.New(db))
 	})
+}
+
+// openApp connects as the runtime role (GENHUB_APP_DATABASE_URL, or the
+// admin URL's server as genhub_app) and checks that it cannot bypass
+// row-level security.
+func openApp(ctx context.Context, adminURL string) (*sqlx.DB, error) {
+	appURL := os.Getenv("GENHUB_APP_DATABASE_URL")
+	if appURL == "" {
+		var err error
+		if appURL, err = database.AppURL(adminURL, appPassword()); err != nil {
+			return nil, err
+		}
+	}
+	db, err := database.Open(ctx, appURL)
+	if err != nil {
+		return nil, err
+	}
+	if err := database.CheckRuntimeRole(ctx, db); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
 }
 
 func importCmd(ctx context.Context, args []string) error {

@@ -216,14 +216,7 @@ func serve(ctx context.Context, log *slog.Logger, args []string) error {
 			return err
 		}
 	}
-	appURL := os.Getenv("GENHUB_APP_DATABASE_URL")
-	if appURL == "" {
-		var err error
-		if appURL, err = database.AppURL(adminURL, appPassword()); err != nil {
-			return err
-		}
-	}
-	db, err := database.Open(ctx, appURL)
+	db, err := openApp(ctx, adminURL)
 	if err != nil {
 		return err
 	}
@@ -231,9 +224,6 @@ func serve(ctx context.Context, log *slog.Logger, args []string) error {
 	db.SetMaxOpenConns(20)
 	db.SetMaxIdleConns(20)
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	if err := database.CheckRuntimeRole(ctx, db); err != nil {
-		return err
-	}
 	st := store.New(db)
 	audit := server.NewAudit(st, log)
 	defer func() {
