@@ -296,6 +296,7 @@ type ComplexityRoot struct {
 
 	Label struct {
 		Call        func(childComplexity int) int
+		Formation   func(childComplexity int) int
 		GrantedOn   func(childComplexity int) int
 		ID          func(childComplexity int) int
 		Status      func(childComplexity int) int
@@ -336,10 +337,12 @@ type ComplexityRoot struct {
 		IssueAPIKey            func(childComplexity int, input model.IssueAPIKeyInput) int
 		RecordEnrolments       func(childComplexity int, input model.RecordEnrolmentsInput) int
 		RecordOutcomes         func(childComplexity int, input model.RecordOutcomesInput) int
+		RegisterOperation      func(childComplexity int, partnerID string, document string, name *string) int
 		RenewLabel             func(childComplexity int, input model.RenewLabelInput) int
 		RevokeAPIKey           func(childComplexity int, input model.RevokeAPIKeyInput) int
 		RevokeCurrentKey       func(childComplexity int) int
 		RevokeEntitlement      func(childComplexity int, input model.RevokeEntitlementInput) int
+		RevokeOperation        func(childComplexity int, id string) int
 		UpdatePartner          func(childComplexity int, input model.UpdatePartnerInput) int
 		WithdrawLabel          func(childComplexity int, input model.WithdrawLabelInput) int
 	}
@@ -433,6 +436,7 @@ type ComplexityRoot struct {
 		Regions           func(childComplexity int) int
 		RequestLog        func(childComplexity int, first *int, after *string, last *int, before *string, partnerID *string, requestID *string, since *time.Time, until *time.Time) int
 		Sessions          func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.SessionFilter) int
+		TrustedOperations func(childComplexity int, partnerID *string) int
 	}
 
 	Region struct {
@@ -510,6 +514,17 @@ type ComplexityRoot struct {
 		Target    func(childComplexity int) int
 	}
 
+	TrustedOperation struct {
+		Document     func(childComplexity int) int
+		Hash         func(childComplexity int) int
+		ID           func(childComplexity int) int
+		Name         func(childComplexity int) int
+		PartnerSlug  func(childComplexity int) int
+		RegisteredAt func(childComplexity int) int
+		RegisteredBy func(childComplexity int) int
+		RevokedAt    func(childComplexity int) int
+	}
+
 	YearFigures struct {
 		FormationsLabelled         func(childComplexity int) int
 		Learners                   func(childComplexity int) int
@@ -575,6 +590,7 @@ type FundingAgreementResolver interface {
 	LabellingCall(ctx context.Context, obj *model.FundingAgreement) (*model.LabellingCall, error)
 }
 type LabelResolver interface {
+	Formation(ctx context.Context, obj *model.Label) (*model.Formation, error)
 	Call(ctx context.Context, obj *model.Label) (*model.LabellingCall, error)
 }
 type MeResolver interface {
@@ -596,6 +612,8 @@ type MutationResolver interface {
 	WithdrawLabel(ctx context.Context, input model.WithdrawLabelInput) (*model.Label, error)
 	CreateFundingAgreement(ctx context.Context, input model.CreateFundingAgreementInput) (*model.FundingAgreement, error)
 	CreateSeedGrant(ctx context.Context, input model.CreateSeedGrantInput) (*model.SeedGrant, error)
+	RegisterOperation(ctx context.Context, partnerID string, document string, name *string) (*model.TrustedOperation, error)
+	RevokeOperation(ctx context.Context, id string) (bool, error)
 	CreateSession(ctx context.Context, input model.CreateSessionInput) (*model.Session, error)
 	RecordEnrolments(ctx context.Context, input model.RecordEnrolmentsInput) (*model.EnrolmentReport, error)
 	RecordOutcomes(ctx context.Context, input model.RecordOutcomesInput) (*model.OutcomeReport, error)
@@ -631,6 +649,7 @@ type QueryResolver interface {
 	Entitlements(ctx context.Context, first *int, after *string, last *int, before *string, partnerID *string) (*model.Connection[model.Entitlement], error)
 	RequestLog(ctx context.Context, first *int, after *string, last *int, before *string, partnerID *string, requestID *string, since *time.Time, until *time.Time) (*model.Connection[model.RequestLogEntry], error)
 	ChangeLog(ctx context.Context, first *int, after *string, last *int, before *string, table *string, rowKey *string, requestID *string, partnerID *string, since *time.Time, until *time.Time) (*model.Connection[model.ChangeLogEntry], error)
+	TrustedOperations(ctx context.Context, partnerID *string) ([]*model.TrustedOperation, error)
 }
 type RegionResolver interface {
 	Departments(ctx context.Context, obj *model.Region) ([]*model.Department, error)
@@ -1684,6 +1703,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Label.Call(childComplexity), true
+	case "Label.formation":
+		if e.ComplexityRoot.Label.Formation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Label.Formation(childComplexity), true
 	case "Label.grantedOn":
 		if e.ComplexityRoot.Label.GrantedOn == nil {
 			break
@@ -1943,6 +1968,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RecordOutcomes(childComplexity, args["input"].(model.RecordOutcomesInput)), true
+	case "Mutation.registerOperation":
+		if e.ComplexityRoot.Mutation.RegisterOperation == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_registerOperation_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RegisterOperation(childComplexity, args["partnerId"].(string), args["document"].(string), args["name"].(*string)), true
 	case "Mutation.renewLabel":
 		if e.ComplexityRoot.Mutation.RenewLabel == nil {
 			break
@@ -1982,6 +2018,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RevokeEntitlement(childComplexity, args["input"].(model.RevokeEntitlementInput)), true
+	case "Mutation.revokeOperation":
+		if e.ComplexityRoot.Mutation.RevokeOperation == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_revokeOperation_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RevokeOperation(childComplexity, args["id"].(string)), true
 	case "Mutation.updatePartner":
 		if e.ComplexityRoot.Mutation.UpdatePartner == nil {
 			break
@@ -2449,6 +2496,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Sessions(childComplexity, args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string), args["filter"].(*model.SessionFilter)), true
+	case "Query.trustedOperations":
+		if e.ComplexityRoot.Query.TrustedOperations == nil {
+			break
+		}
+
+		args, err := ec.field_Query_trustedOperations_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.TrustedOperations(childComplexity, args["partnerId"].(*string)), true
 
 	case "Region.activeFormations":
 		if e.ComplexityRoot.Region.ActiveFormations == nil {
@@ -2757,6 +2815,55 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.TargetProgress.Target(childComplexity), true
 
+	case "TrustedOperation.document":
+		if e.ComplexityRoot.TrustedOperation.Document == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrustedOperation.Document(childComplexity), true
+	case "TrustedOperation.hash":
+		if e.ComplexityRoot.TrustedOperation.Hash == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrustedOperation.Hash(childComplexity), true
+	case "TrustedOperation.id":
+		if e.ComplexityRoot.TrustedOperation.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrustedOperation.ID(childComplexity), true
+	case "TrustedOperation.name":
+		if e.ComplexityRoot.TrustedOperation.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrustedOperation.Name(childComplexity), true
+	case "TrustedOperation.partnerSlug":
+		if e.ComplexityRoot.TrustedOperation.PartnerSlug == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrustedOperation.PartnerSlug(childComplexity), true
+	case "TrustedOperation.registeredAt":
+		if e.ComplexityRoot.TrustedOperation.RegisteredAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrustedOperation.RegisteredAt(childComplexity), true
+	case "TrustedOperation.registeredBy":
+		if e.ComplexityRoot.TrustedOperation.RegisteredBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrustedOperation.RegisteredBy(childComplexity), true
+	case "TrustedOperation.revokedAt":
+		if e.ComplexityRoot.TrustedOperation.RevokedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrustedOperation.RevokedAt(childComplexity), true
+
 	case "YearFigures.formationsLabelled":
 		if e.ComplexityRoot.YearFigures.FormationsLabelled == nil {
 			break
@@ -2901,7 +3008,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema/admin.graphqls" "schema/audit.graphqls" "schema/reporting.graphqls"
+//go:embed "schema/admin.graphqls" "schema/audit.graphqls" "schema/operations.graphqls" "schema/reporting.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -3440,6 +3547,8 @@ type LabellingCall implements Node {
 "A label granted to a formation in a call."
 type Label implements Node {
   id: ID!
+  "The formation it labels."
+  formation: Formation!
   "The call it was granted in."
   call: LabellingCall!
   "Date granted."
@@ -4009,6 +4118,7 @@ type Mutation {
 `, BuiltIn: false},
 	{Name: "schema/admin.graphqls", Input: sourceData("schema/admin.graphqls"), BuiltIn: false},
 	{Name: "schema/audit.graphqls", Input: sourceData("schema/audit.graphqls"), BuiltIn: false},
+	{Name: "schema/operations.graphqls", Input: sourceData("schema/operations.graphqls"), BuiltIn: false},
 	{Name: "schema/reporting.graphqls", Input: sourceData("schema/reporting.graphqls"), BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -4497,6 +4607,8 @@ func (ec *executionContext) childFields_Label(ctx context.Context, field graphql
 	switch field.Name {
 	case "id":
 		return ec.fieldContext_Label_id(ctx, field)
+	case "formation":
+		return ec.fieldContext_Label_formation(ctx, field)
 	case "call":
 		return ec.fieldContext_Label_call(ctx, field)
 	case "grantedOn":
@@ -4831,6 +4943,28 @@ func (ec *executionContext) childFields_TargetProgress(ctx context.Context, fiel
 		return ec.fieldContext_TargetProgress_dueOn(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type TargetProgress", field.Name)
+}
+
+func (ec *executionContext) childFields_TrustedOperation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_TrustedOperation_id(ctx, field)
+	case "partnerSlug":
+		return ec.fieldContext_TrustedOperation_partnerSlug(ctx, field)
+	case "hash":
+		return ec.fieldContext_TrustedOperation_hash(ctx, field)
+	case "name":
+		return ec.fieldContext_TrustedOperation_name(ctx, field)
+	case "document":
+		return ec.fieldContext_TrustedOperation_document(ctx, field)
+	case "registeredBy":
+		return ec.fieldContext_TrustedOperation_registeredBy(ctx, field)
+	case "registeredAt":
+		return ec.fieldContext_TrustedOperation_registeredAt(ctx, field)
+	case "revokedAt":
+		return ec.fieldContext_TrustedOperation_revokedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TrustedOperation", field.Name)
 }
 
 func (ec *executionContext) childFields_YearFigures(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5267,6 +5401,36 @@ func (ec *executionContext) field_Mutation_recordOutcomes_args(ctx context.Conte
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_registerOperation_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "partnerId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["partnerId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "document",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["document"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "name",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["name"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_renewLabel_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5306,6 +5470,20 @@ func (ec *executionContext) field_Mutation_revokeEntitlement_args(ctx context.Co
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_revokeOperation_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -5994,6 +6172,20 @@ func (ec *executionContext) field_Query_sessions_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["filter"] = arg4
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_trustedOperations_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "partnerId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["partnerId"] = arg0
 	return args, nil
 }
 
@@ -10465,6 +10657,38 @@ func (ec *executionContext) fieldContext_Label_id(_ context.Context, field graph
 	return graphql.NewScalarFieldContext("Label", field, true, false, "ID")
 }
 
+func (ec *executionContext) _Label_formation(ctx context.Context, field graphql.CollectedField, obj *model.Label) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Label_formation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Label().Formation(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Formation) graphql.Marshaler {
+			return ec.marshalNFormation2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐFormation(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Label_formation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Label",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Formation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Label_call(ctx context.Context, field graphql.CollectedField, obj *model.Label) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11781,6 +12005,130 @@ func (ec *executionContext) fieldContext_Mutation_createSeedGrant(ctx context.Co
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_createSeedGrant_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_registerOperation(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_registerOperation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RegisterOperation(ctx, fc.Args["partnerId"].(string), fc.Args["document"].(string), fc.Args["name"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				allow, err := ec.unmarshalNPartnerKind2ᚕgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐPartnerKindᚄ(ctx, []any{"OPERATOR"})
+				if err != nil {
+					var zeroVal *model.TrustedOperation
+					return zeroVal, err
+				}
+				if ec.Directives.Kinds == nil {
+					var zeroVal *model.TrustedOperation
+					return zeroVal, errors.New("directive kinds is not implemented")
+				}
+				return ec.Directives.Kinds(ctx, nil, directive0, allow)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.TrustedOperation) graphql.Marshaler {
+			return ec.marshalNTrustedOperation2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐTrustedOperation(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_registerOperation(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TrustedOperation(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_registerOperation_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_revokeOperation(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_revokeOperation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RevokeOperation(ctx, fc.Args["id"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				allow, err := ec.unmarshalNPartnerKind2ᚕgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐPartnerKindᚄ(ctx, []any{"OPERATOR"})
+				if err != nil {
+					var zeroVal bool
+					return zeroVal, err
+				}
+				if ec.Directives.Kinds == nil {
+					var zeroVal bool
+					return zeroVal, errors.New("directive kinds is not implemented")
+				}
+				return ec.Directives.Kinds(ctx, nil, directive0, allow)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_revokeOperation(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_revokeOperation_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -14034,6 +14382,63 @@ func (ec *executionContext) fieldContext_Query_changeLog(ctx context.Context, fi
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_trustedOperations(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_trustedOperations(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().TrustedOperations(ctx, fc.Args["partnerId"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Partner == nil {
+					var zeroVal []*model.TrustedOperation
+					return zeroVal, errors.New("directive partner is not implemented")
+				}
+				return ec.Directives.Partner(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.TrustedOperation) graphql.Marshaler {
+			return ec.marshalNTrustedOperation2ᚕᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐTrustedOperationᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_trustedOperations(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TrustedOperation(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_trustedOperations_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -15398,6 +15803,190 @@ func (ec *executionContext) _TargetProgress_dueOn(ctx context.Context, field gra
 }
 func (ec *executionContext) fieldContext_TargetProgress_dueOn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("TargetProgress", field, false, false, "Date")
+}
+
+func (ec *executionContext) _TrustedOperation_id(ctx context.Context, field graphql.CollectedField, obj *model.TrustedOperation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrustedOperation_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrustedOperation_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrustedOperation", field, true, false, "ID")
+}
+
+func (ec *executionContext) _TrustedOperation_partnerSlug(ctx context.Context, field graphql.CollectedField, obj *model.TrustedOperation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrustedOperation_partnerSlug(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PartnerSlug, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrustedOperation_partnerSlug(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrustedOperation", field, false, false, "String")
+}
+
+func (ec *executionContext) _TrustedOperation_hash(ctx context.Context, field graphql.CollectedField, obj *model.TrustedOperation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrustedOperation_hash(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Hash, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrustedOperation_hash(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrustedOperation", field, false, false, "String")
+}
+
+func (ec *executionContext) _TrustedOperation_name(ctx context.Context, field graphql.CollectedField, obj *model.TrustedOperation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrustedOperation_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TrustedOperation_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrustedOperation", field, false, false, "String")
+}
+
+func (ec *executionContext) _TrustedOperation_document(ctx context.Context, field graphql.CollectedField, obj *model.TrustedOperation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrustedOperation_document(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Document, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrustedOperation_document(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrustedOperation", field, false, false, "String")
+}
+
+func (ec *executionContext) _TrustedOperation_registeredBy(ctx context.Context, field graphql.CollectedField, obj *model.TrustedOperation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrustedOperation_registeredBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RegisteredBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrustedOperation_registeredBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrustedOperation", field, false, false, "String")
+}
+
+func (ec *executionContext) _TrustedOperation_registeredAt(ctx context.Context, field graphql.CollectedField, obj *model.TrustedOperation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrustedOperation_registeredAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RegisteredAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrustedOperation_registeredAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrustedOperation", field, false, false, "Time")
+}
+
+func (ec *executionContext) _TrustedOperation_revokedAt(ctx context.Context, field graphql.CollectedField, obj *model.TrustedOperation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrustedOperation_revokedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RevokedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TrustedOperation_revokedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrustedOperation", field, false, false, "Time")
 }
 
 func (ec *executionContext) _YearFigures_year(ctx context.Context, field graphql.CollectedField, obj *model.YearFigures) (ret graphql.Marshaler) {
@@ -19967,6 +20556,12 @@ func (ec *executionContext) _Label(ctx context.Context, sel ast.SelectionSet, ob
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "formation":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Label_formation(ctx, field, obj)
+				})
 		case "call":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -20249,6 +20844,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 				return ec._Mutation_createSeedGrant(ctx, field)
 			})
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "registerOperation":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_registerOperation(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "revokeOperation":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_revokeOperation(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		case "createSession":
@@ -20918,6 +21527,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_changeLog(ctx, field)
 				})
+		case "trustedOperations":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_trustedOperations(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -21431,6 +22046,74 @@ func (ec *executionContext) _TargetProgress(ctx context.Context, sel ast.Selecti
 		case "dueOn":
 			out.Values[i] = ec._TargetProgress_dueOn(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var trustedOperationImplementors = []string{"TrustedOperation"}
+
+func (ec *executionContext) _TrustedOperation(ctx context.Context, sel ast.SelectionSet, obj *model.TrustedOperation) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, trustedOperationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TrustedOperation")
+		case "id":
+			out.Values[i] = ec._TrustedOperation_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "partnerSlug":
+			out.Values[i] = ec._TrustedOperation_partnerSlug(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "hash":
+			out.Values[i] = ec._TrustedOperation_hash(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._TrustedOperation_name(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "document":
+			out.Values[i] = ec._TrustedOperation_document(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "registeredBy":
+			out.Values[i] = ec._TrustedOperation_registeredBy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "registeredAt":
+			out.Values[i] = ec._TrustedOperation_registeredAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "revokedAt":
+			out.Values[i] = ec._TrustedOperation_revokedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -23045,6 +23728,30 @@ func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel as
 		graphql.AddInvalidNullFromMarshaler(ctx, "Time!")
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNTrustedOperation2ᚕᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐTrustedOperationᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.TrustedOperation) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNTrustedOperation2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐTrustedOperation(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNTrustedOperation2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐTrustedOperation(ctx context.Context, sel ast.SelectionSet, v *model.TrustedOperation) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "TrustedOperation!")
+		return graphql.Null
+	}
+	return ec._TrustedOperation(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNUpdatePartnerInput2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐUpdatePartnerInput(ctx context.Context, v any) (model.UpdatePartnerInput, error) {

@@ -49,6 +49,23 @@ func currentFields(ctx context.Context, typ string) map[string]graphql.Collected
 	return nodeFields(ctx, graphql.GetFieldContext(ctx).Field.Selections, typ)
 }
 
+// countNowIfAsked computes a connection's totalCount inside the current unit
+// of work when the query asks for it, saving a transaction of its own.
+func countNowIfAsked[T any](ctx context.Context, res *store.Result[T]) error {
+	op := graphql.GetOperationContext(ctx)
+	for _, f := range graphql.CollectFields(op, graphql.GetFieldContext(ctx).Field.Selections, nil) {
+		if f.Name == "totalCount" {
+			n, err := res.Count(ctx)
+			if err != nil {
+				return err
+			}
+			res.Count = func(context.Context) (int, error) { return n, nil }
+			return nil
+		}
+	}
+	return nil
+}
+
 // pageOf reads the Relay arguments of a nested connection field.
 func pageOf(ctx context.Context, f graphql.CollectedField) (store.Page, error) {
 	args := f.ArgumentMap(graphql.GetOperationContext(ctx).Variables)
@@ -87,14 +104,18 @@ func primeAll[K comparable, V any](l interface{ Prime(K, V) bool }, keys []K, m 
 	}
 }
 
-func (r *Resolver) prefetchFormations(ctx context.Context, rows []*model.Formation, fields map[string]graphql.CollectedField) error {
+// prefetchFormations reads what fields asks below rows. complete says rows
+// hold every column: only then are they primed in the by-id loader.
+func (r *Resolver) prefetchFormations(ctx context.Context, rows []*model.Formation, fields map[string]graphql.CollectedField, complete bool) error {
 	if len(rows) == 0 {
 		return nil
 	}
 	ld := loaders.For(ctx)
 	fids := ids(rows, func(f *model.Formation) int { return f.RowID })
-	for _, f := range rows {
-		ld.PrimeFormation(f.RowID, f)
+	if complete {
+		for _, f := range rows {
+			ld.PrimeFormation(f.RowID, f)
+		}
 	}
 	if _, ok := fields["organisation"]; ok {
 		oids := ids(rows, func(f *model.Formation) int { return f.OrganisationID })
@@ -123,7 +144,9 @@ func (r *Resolver) prefetchFormations(ctx context.Context, rows []*model.Formati
 		if err != nil {
 			return err
 		}
-		res, err := r.Store.SessionsOf(ctx, fids, p)
+		sub := nodeFields(ctx, f.Selections, "Session")
+		cols := columnsFor(sub, sessionFieldColumns)
+		res, err := r.Store.SessionsOf(ctx, fids, p, cols)
 		if err != nil {
 			return err
 		}
@@ -132,21 +155,24 @@ func (r *Resolver) prefetchFormations(ctx context.Context, rows []*model.Formati
 			ld.SessionsOf.Prime(loaders.NewPageKey(id, p), res[id])
 			all = append(all, res[id].Rows...)
 		}
-		if err := r.prefetchSessions(ctx, all, nodeFields(ctx, f.Selections, "Session")); err != nil {
+		if err := r.prefetchSessions(ctx, all, sub, cols == nil); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (r *Resolver) prefetchSessions(ctx context.Context, rows []*model.Session, fields map[string]graphql.CollectedField) error {
+// prefetchSessions reads what fields asks below rows (see prefetchFormations).
+func (r *Resolver) prefetchSessions(ctx context.Context, rows []*model.Session, fields map[string]graphql.CollectedField, complete bool) error {
 	if len(rows) == 0 {
 		return nil
 	}
 	ld := loaders.For(ctx)
 	sids := ids(rows, func(s *model.Session) int { return s.RowID })
-	for _, s := range rows {
-		ld.Session.Prime(s.RowID, s)
+	if complete {
+		for _, s := range rows {
+			ld.Session.Prime(s.RowID, s)
+		}
 	}
 	if _, ok := fields["formation"]; ok {
 		fids := ids(rows, func(s *model.Session) int { return s.FormationID })
@@ -233,7 +259,9 @@ func (r *Resolver) prefetchOrganisations(ctx context.Context, rows []*model.Orga
 		if err != nil {
 			return err
 		}
-		res, err := store.FormationsOf(ctx, r.Store, "f.organisation_id", func(f *model.Formation) int { return f.OrganisationID }, oids, p)
+		sub := nodeFields(ctx, f.Selections, "Formation")
+		cols := columnsFor(sub, formationFieldColumns)
+		res, err := store.FormationsOf(ctx, r.Store, "f.organisation_id", func(f *model.Formation) int { return f.OrganisationID }, oids, p, cols)
 		if err != nil {
 			return err
 		}
@@ -242,7 +270,41 @@ func (r *Resolver) prefetchOrganisations(ctx context.Context, rows []*model.Orga
 			ld.FormationsOfOrg.Prime(loaders.NewPageKey(id, p), res[id])
 			all = append(all, res[id].Rows...)
 		}
-		return r.prefetchFormations(ctx, all, nodeFields(ctx, f.Selections, "Formation"))
+		return r.prefetchFormations(ctx, all, sub, cols == nil)
 	}
 	return nil
 }
+
+// The columns each GraphQL field of a row type is read from; fields not
+// listed need no column beyond the identifier (or are not columns at all).
+var (
+	formationFieldColumns = map[string][]string{
+		"title": {"title"}, "organisation": {"organisation_id"}, "jobFamily": {"job_family"},
+		"certificationCode": {"certification_code"}, "certificationLevel": {"certification_level"},
+		"certifying": {"certifying"}, "durationMonths": {"duration_months"}, "deliveryMode": {"delivery_mode"},
+		"freeOfCharge": {"free_of_charge"}, "seats": {"seats"}, "address": {"address"}, "postcode": {"postcode"},
+		"city": {"city"}, "department": {"department_code"}, "region": {"region_code"}, "qpv": {"qpv_code"},
+		"latitude": {"latitude"}, "longitude": {"longitude"}, "listed": {"listed"},
+	}
+	sessionFieldColumns = map[string][]string{
+		"formation": {"formation_id"}, "startOn": {"start_on"}, "endOn": {"end_on"}, "plannedSeats": {"planned_seats"},
+	}
+)
+
+// columnsFor returns the columns the asked fields need. Fields of a fragment
+// on an interface (e.g. ... on Node) or anything unknown read every column.
+func columnsFor(fields map[string]graphql.CollectedField, byField map[string][]string) []string {
+	cols := []string{}
+	for name := range fields {
+		c, ok := byField[name]
+		if !ok && !noColumn[name] {
+			return nil
+		}
+		cols = append(cols, c...)
+	}
+	return cols
+}
+
+// noColumn lists fields served without a column of their own.
+var noColumn = map[string]bool{"id": true, "__typename": true, "labels": true, "sessions": true,
+	"seedGrants": true, "enrolmentCount": true, "enrolments": true}

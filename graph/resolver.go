@@ -37,7 +37,7 @@ type Resolver struct {
 
 // NewConfig returns the executable schema's configuration: resolvers and directives.
 func NewConfig(s *store.Store) Config {
-	return Config{
+	cfg := Config{
 		Resolvers: &Resolver{Store: s},
 		Directives: DirectiveRoot{
 			Level: func(ctx context.Context, obj any, next graphql.Resolver, min model.AccessLevel) (any, error) {
@@ -61,6 +61,8 @@ func NewConfig(s *store.Store) Config {
 			},
 		},
 	}
+	setComplexity(&cfg.Complexity)
+	return cfg
 }
 
 // requireLevel refuses callers below level min; the operator passes.

@@ -182,6 +182,11 @@ func (r *fundingAgreementResolver) LabellingCall(ctx context.Context, obj *model
 	return loadOptional(ctx, loaders.For(ctx).LabellingCall, obj.CallID)
 }
 
+// Formation is the resolver for the formation field.
+func (r *labelResolver) Formation(ctx context.Context, obj *model.Label) (*model.Formation, error) {
+	return loadRequired(ctx, loaders.For(ctx).Formation, obj.FormationID, "formation")
+}
+
 // Call is the resolver for the call field.
 func (r *labelResolver) Call(ctx context.Context, obj *model.Label) (*model.LabellingCall, error) {
 	return loadRequired(ctx, loaders.For(ctx).LabellingCall, obj.CallID, "labelling call")
@@ -251,11 +256,19 @@ func (r *queryResolver) Formations(ctx context.Context, first *int, after *strin
 	if orderBy != nil {
 		by = *orderBy
 	}
-	res, err := r.Store.Formations(ctx, store.FormationScope{}, filter, by, p)
+	var res *store.Result[model.Formation]
+	err = r.Store.Unit(ctx, func(ctx context.Context) (err error) {
+		fields := currentFields(ctx, "Formation")
+		cols := columnsFor(fields, formationFieldColumns)
+		if res, err = r.Store.Formations(ctx, store.FormationScope{}, filter, by, p, cols); err != nil {
+			return err
+		}
+		if err := countNowIfAsked(ctx, res); err != nil {
+			return err
+		}
+		return r.prefetchFormations(ctx, res.Rows, fields, cols == nil)
+	})
 	if err != nil {
-		return nil, err
-	}
-	if err := r.prefetchFormations(ctx, res.Rows, currentFields(ctx, "Formation")); err != nil {
 		return nil, err
 	}
 	return connection(res), nil
@@ -276,11 +289,17 @@ func (r *queryResolver) Organisations(ctx context.Context, first *int, after *st
 	if err != nil {
 		return nil, err
 	}
-	res, err := r.Store.Organisations(ctx, nameContains, p)
+	var res *store.Result[model.Organisation]
+	err = r.Store.Unit(ctx, func(ctx context.Context) (err error) {
+		if res, err = r.Store.Organisations(ctx, nameContains, p); err != nil {
+			return err
+		}
+		if err := countNowIfAsked(ctx, res); err != nil {
+			return err
+		}
+		return r.prefetchOrganisations(ctx, res.Rows, currentFields(ctx, "Organisation"))
+	})
 	if err != nil {
-		return nil, err
-	}
-	if err := r.prefetchOrganisations(ctx, res.Rows, currentFields(ctx, "Organisation")); err != nil {
 		return nil, err
 	}
 	return connection(res), nil
@@ -364,11 +383,19 @@ func (r *queryResolver) Sessions(ctx context.Context, first *int, after *string,
 	if err != nil {
 		return nil, err
 	}
-	res, err := r.Store.Sessions(ctx, f, p)
+	var res *store.Result[model.Session]
+	err = r.Store.Unit(ctx, func(ctx context.Context) (err error) {
+		fields := currentFields(ctx, "Session")
+		cols := columnsFor(fields, sessionFieldColumns)
+		if res, err = r.Store.Sessions(ctx, f, p, cols); err != nil {
+			return err
+		}
+		if err := countNowIfAsked(ctx, res); err != nil {
+			return err
+		}
+		return r.prefetchSessions(ctx, res.Rows, fields, cols == nil)
+	})
 	if err != nil {
-		return nil, err
-	}
-	if err := r.prefetchSessions(ctx, res.Rows, currentFields(ctx, "Session")); err != nil {
 		return nil, err
 	}
 	return connection(res), nil
@@ -387,11 +414,17 @@ func (r *queryResolver) Enrolments(ctx context.Context, first *int, after *strin
 			return nil, apierror.BadInput("sessionId", "not a session identifier")
 		}
 	}
-	res, err := r.Store.Enrolments(ctx, sid, p)
+	var res *store.Result[model.Enrolment]
+	err = r.Store.Unit(ctx, func(ctx context.Context) (err error) {
+		if res, err = r.Store.Enrolments(ctx, sid, p); err != nil {
+			return err
+		}
+		if err := countNowIfAsked(ctx, res); err != nil {
+			return err
+		}
+		return r.prefetchEnrolments(ctx, res.Rows, currentFields(ctx, "Enrolment"))
+	})
 	if err != nil {
-		return nil, err
-	}
-	if err := r.prefetchEnrolments(ctx, res.Rows, currentFields(ctx, "Enrolment")); err != nil {
 		return nil, err
 	}
 	return connection(res), nil

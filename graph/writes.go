@@ -14,8 +14,9 @@ import (
 	"github.com/gen-hub/genhub/internal/store"
 )
 
-// MaxBulk is the most items one bulk mutation takes; the CSV import takes more.
-const MaxBulk = 1000
+// MaxBulk is the most items one bulk mutation takes (500 enrolments fit the
+// default request body limit); the CSV import takes more.
+const MaxBulk = 500
 
 // idReader reads the global identifiers of mutation inputs, collecting the bad ones.
 type idReader struct{ p apierror.Problems }

@@ -138,6 +138,10 @@ CREATE TABLE hub.formation (
   longitude           numeric(8, 5) CHECK (longitude BETWEEN -62 AND 56),
   -- listed: in the public catalogue (has a label that was not withdrawn); kept by a trigger on label.
   listed              boolean NOT NULL DEFAULT false,
+  -- scope_keys: the entitlement scopes covering it ('national', 'region:32',
+  -- 'department:59', 'organisation:7', 'formation:12', 'call:3'), kept by
+  -- triggers; row-level security matches them against the caller's grants.
+  scope_keys          text[] NOT NULL DEFAULT '{}',
   created_at          timestamptz NOT NULL DEFAULT now(),
   updated_at          timestamptz NOT NULL DEFAULT now(),
   FOREIGN KEY (department_code, region_code) REFERENCES hub.department (code, region_code),
@@ -154,6 +158,7 @@ CREATE INDEX ON hub.formation (organisation_id, id);
 CREATE INDEX ON hub.formation (job_family, id);
 CREATE INDEX ON hub.formation (delivery_mode, id);
 CREATE INDEX ON hub.formation (listed, id);
+CREATE INDEX formation_scope_keys ON hub.formation USING gin (scope_keys);
 CREATE INDEX formation_title_trgm ON hub.formation USING gin (lower(title) public.gin_trgm_ops);
 
 CREATE TABLE hub.label (
@@ -164,6 +169,10 @@ CREATE TABLE hub.label (
   valid_until  date NOT NULL,
   status       text NOT NULL CHECK (status IN ('active', 'expired', 'withdrawn', 'renewed')),
   withdrawn_on date,
+  -- Copies of its formation's listed and scope_keys, kept by triggers, so that
+  -- row-level security decides on the row itself, without a join.
+  listed       boolean NOT NULL DEFAULT false,
+  scope_keys   text[] NOT NULL DEFAULT '{}',
   UNIQUE (formation_id, call_id),
   UNIQUE (id, formation_id),
   CHECK (valid_until > granted_on),
@@ -193,6 +202,9 @@ CREATE TABLE hub.session (
   start_on      date NOT NULL,
   end_on        date NOT NULL,
   planned_seats integer NOT NULL CHECK (planned_seats >= 0 AND planned_seats <= 1000),
+  -- Copies of its formation's listed and scope_keys, kept by triggers (see label).
+  listed        boolean NOT NULL DEFAULT false,
+  scope_keys    text[] NOT NULL DEFAULT '{}',
   created_at    timestamptz NOT NULL DEFAULT now(),
   UNIQUE (id, formation_id),
   CHECK (end_on > start_on)
@@ -410,24 +422,97 @@ CREATE INDEX ON hub.change_log (at);
 
 -- Triggers -------------------------------------------------------------------------
 
--- A formation is listed in the public catalogue while it has a label that was not withdrawn.
+-- scope_keys_of returns the scope keys of a formation (see formation.scope_keys).
 -- +goose StatementBegin
+CREATE FUNCTION hub.scope_keys_of(id integer, region text, department text, organisation integer) RETURNS text[]
+LANGUAGE sql STABLE AS $$
+  SELECT ARRAY['national', 'region:' || region, 'department:' || department,
+               'organisation:' || organisation, 'formation:' || id]
+         || coalesce((SELECT array_agg(DISTINCT 'call:' || l.call_id)
+                        FROM hub.label l WHERE l.formation_id = scope_keys_of.id), '{}')
+$$;
+
+CREATE FUNCTION hub.formation_keys() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  NEW.scope_keys := hub.scope_keys_of(NEW.id, NEW.region_code, NEW.department_code, NEW.organisation_id);
+  RETURN NEW;
+END
+$$;
+
+-- A formation is listed in the public catalogue while it has a label that was
+-- not withdrawn; its scope keys name the calls that labelled it.
+-- Statement triggers below fire even when no row changed: each returns at once
+-- then, and writes only rows whose values change, so that the chain label →
+-- formation → session/label ends.
 CREATE FUNCTION hub.label_listed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  UPDATE hub.formation f
-     SET listed = EXISTS (SELECT 1 FROM hub.label l WHERE l.formation_id = f.id AND l.status <> 'withdrawn')
-   WHERE f.id IN (SELECT formation_id FROM new_rows UNION SELECT formation_id FROM old_rows);
+  IF NOT EXISTS (SELECT 1 FROM new_rows) THEN
+    RETURN NULL;
+  END IF;
+  UPDATE hub.formation f SET listed = v.listed, scope_keys = v.keys
+    FROM (SELECT f2.id,
+                 EXISTS (SELECT 1 FROM hub.label l WHERE l.formation_id = f2.id AND l.status <> 'withdrawn') AS listed,
+                 hub.scope_keys_of(f2.id, f2.region_code, f2.department_code, f2.organisation_id) AS keys
+            FROM hub.formation f2
+           WHERE f2.id IN (SELECT formation_id FROM new_rows UNION SELECT formation_id FROM old_rows)) v
+   WHERE f.id = v.id AND (f.listed, f.scope_keys) IS DISTINCT FROM (v.listed, v.keys);
   RETURN NULL;
 END
 $$;
 CREATE FUNCTION hub.label_listed_insert() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  UPDATE hub.formation f SET listed = true
-   WHERE f.id IN (SELECT formation_id FROM new_rows WHERE status <> 'withdrawn') AND NOT f.listed;
+  IF NOT EXISTS (SELECT 1 FROM new_rows) THEN
+    RETURN NULL;
+  END IF;
+  UPDATE hub.formation f SET listed = v.listed, scope_keys = v.keys
+    FROM (SELECT f2.id,
+                 f2.listed OR EXISTS (SELECT 1 FROM new_rows n WHERE n.formation_id = f2.id AND n.status <> 'withdrawn') AS listed,
+                 hub.scope_keys_of(f2.id, f2.region_code, f2.department_code, f2.organisation_id) AS keys
+            FROM hub.formation f2 WHERE f2.id IN (SELECT formation_id FROM new_rows)) v
+   WHERE f.id = v.id AND (f.listed, f.scope_keys) IS DISTINCT FROM (v.listed, v.keys);
   RETURN NULL;
 END
 $$;
 -- +goose StatementEnd
+CREATE TRIGGER formation_keys BEFORE INSERT OR UPDATE OF id, region_code, department_code, organisation_id ON hub.formation
+  FOR EACH ROW EXECUTE FUNCTION hub.formation_keys();
+
+-- Sessions and labels carry their formation's visibility (listed, scope_keys).
+-- +goose StatementBegin
+CREATE FUNCTION hub.inherit_visibility() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  f hub.formation%ROWTYPE;
+BEGIN
+  SELECT * INTO f FROM hub.formation WHERE id = NEW.formation_id;
+  IF FOUND THEN  -- otherwise the foreign key refuses the row
+    NEW.listed := f.listed;
+    NEW.scope_keys := f.scope_keys;
+  END IF;
+  RETURN NEW;
+END
+$$;
+
+CREATE FUNCTION hub.spread_visibility() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM new_rows) THEN
+    RETURN NULL;
+  END IF;
+  UPDATE hub.session s SET listed = n.listed, scope_keys = n.scope_keys
+    FROM new_rows n JOIN old_rows o ON o.id = n.id
+   WHERE s.formation_id = n.id AND (n.listed, n.scope_keys) IS DISTINCT FROM (o.listed, o.scope_keys);
+  UPDATE hub.label l SET listed = n.listed, scope_keys = n.scope_keys
+    FROM new_rows n JOIN old_rows o ON o.id = n.id
+   WHERE l.formation_id = n.id AND (n.listed, n.scope_keys) IS DISTINCT FROM (o.listed, o.scope_keys);
+  RETURN NULL;
+END
+$$;
+-- +goose StatementEnd
+CREATE TRIGGER inherit_visibility BEFORE INSERT OR UPDATE OF formation_id ON hub.session
+  FOR EACH ROW EXECUTE FUNCTION hub.inherit_visibility();
+CREATE TRIGGER inherit_visibility BEFORE INSERT OR UPDATE OF formation_id ON hub.label
+  FOR EACH ROW EXECUTE FUNCTION hub.inherit_visibility();
+CREATE TRIGGER spread_visibility AFTER UPDATE ON hub.formation
+  REFERENCING NEW TABLE AS new_rows OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION hub.spread_visibility();
 CREATE TRIGGER label_listed_insert AFTER INSERT ON hub.label
   REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION hub.label_listed_insert();
 CREATE TRIGGER label_listed_update AFTER UPDATE ON hub.label

@@ -35,12 +35,16 @@ $$;
 -- partner_entitlements lists the grants of partner p in force today. A grant
 -- through a funding agreement takes the agreement's scope and holds only while
 -- the agreement is valid. Not callable by request roles: see caller_entitlements.
+-- The access functions are plpgsql so that their plans are cached per session:
+-- policies call them once per statement.
 -- +goose StatementBegin
 CREATE FUNCTION hub.partner_entitlements(p integer)
 RETURNS TABLE (entitlement_id integer, scope text, region_code text, department_code text,
                organisation_id integer, formation_id integer, call_id integer, agreement_id integer,
                level text, k_threshold smallint, trusted_only boolean, valid_until date, purpose text)
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, hub AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, hub AS $$
+BEGIN
+  RETURN QUERY
   SELECT e.id,
          CASE WHEN e.scope = 'funding_agreement' THEN a.scope ELSE e.scope END,
          coalesce(e.region_code, a.region_code),
@@ -58,7 +62,8 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, hub AS $$
      AND e.revoked_at IS NULL
      AND e.valid_from <= current_date
      AND (e.valid_until IS NULL OR e.valid_until >= current_date)
-     AND (a.id IS NULL OR (a.valid_from <= current_date AND a.valid_until >= current_date))
+     AND (a.id IS NULL OR (a.valid_from <= current_date AND a.valid_until >= current_date));
+END
 $$;
 
 -- caller_entitlements lists the caller's grants in force today.
@@ -66,50 +71,70 @@ CREATE FUNCTION hub.caller_entitlements()
 RETURNS TABLE (entitlement_id integer, scope text, region_code text, department_code text,
                organisation_id integer, formation_id integer, call_id integer, agreement_id integer,
                level text, k_threshold smallint, trusted_only boolean, valid_until date, purpose text)
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, hub AS $$
-  SELECT * FROM hub.partner_entitlements(hub.caller())
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, hub AS $$
+BEGIN
+  RETURN QUERY SELECT * FROM hub.partner_entitlements(hub.caller());
+END
+$$;
+
+-- caller_keys returns the scope keys (see formation.scope_keys) of the
+-- caller's grants in force at min_level or above.
+CREATE FUNCTION hub.caller_keys(min_level text) RETURNS text[]
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, hub AS $$
+DECLARE
+  keys text[];
+BEGIN
+  SELECT coalesce(array_agg(CASE e.scope
+           WHEN 'national' THEN 'national'
+           WHEN 'region' THEN 'region:' || e.region_code
+           WHEN 'department' THEN 'department:' || e.department_code
+           WHEN 'organisation' THEN 'organisation:' || e.organisation_id
+           WHEN 'formation' THEN 'formation:' || e.formation_id
+           WHEN 'labelling_call' THEN 'call:' || e.call_id END), '{}')
+    INTO keys
+    FROM hub.partner_entitlements(hub.caller()) e
+   WHERE hub.level_rank(e.level) >= hub.level_rank(min_level) AND e.scope <> 'aid_applications';
+  RETURN keys;
+END
 $$;
 
 -- caller_national says whether the caller holds a national grant at min_level or above.
 CREATE FUNCTION hub.caller_national(min_level text) RETURNS boolean
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, hub AS $$
-  SELECT EXISTS (SELECT 1 FROM hub.partner_entitlements(hub.caller())
-                  WHERE scope = 'national' AND hub.level_rank(level) >= hub.level_rank(min_level))
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, hub AS $$
+BEGIN
+  RETURN 'national' = ANY (hub.caller_keys(min_level));
+END
 $$;
 
 -- caller_formations returns the formations the caller holds a grant on at
--- min_level or above (national grants: see caller_national, which policies test first).
+-- min_level or above (policies test caller_national first).
 CREATE FUNCTION hub.caller_formations(min_level text) RETURNS SETOF integer
-LANGUAGE sql STABLE SECURITY DEFINER ROWS 200 SET search_path = pg_catalog, hub AS $$
-  WITH e AS (
-    SELECT * FROM hub.partner_entitlements(hub.caller())
-     WHERE hub.level_rank(level) >= hub.level_rank(min_level)
-  )
-  SELECT f.id FROM hub.formation f WHERE EXISTS (SELECT 1 FROM e WHERE e.scope = 'national')
-  UNION
-  SELECT f.id FROM hub.formation f JOIN e ON e.scope = 'region' AND f.region_code = e.region_code
-  UNION
-  SELECT f.id FROM hub.formation f JOIN e ON e.scope = 'department' AND f.department_code = e.department_code
-  UNION
-  SELECT f.id FROM hub.formation f JOIN e ON e.scope = 'organisation' AND f.organisation_id = e.organisation_id
-  UNION
-  SELECT e.formation_id FROM e WHERE e.scope = 'formation'
-  UNION
-  SELECT l.formation_id FROM hub.label l JOIN e ON e.scope = 'labelling_call' AND l.call_id = e.call_id
+LANGUAGE plpgsql STABLE SECURITY DEFINER ROWS 200 SET search_path = pg_catalog, hub AS $$
+DECLARE
+  keys text[] := hub.caller_keys(min_level);
+BEGIN
+  IF cardinality(keys) > 0 THEN
+    RETURN QUERY SELECT f.id FROM hub.formation f WHERE f.scope_keys && keys;
+  END IF;
+END
 $$;
 
 -- caller_is_operator says whether the caller is the network's operator.
 CREATE FUNCTION hub.caller_is_operator() RETURNS boolean
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, hub AS $$
-  SELECT EXISTS (SELECT 1 FROM hub.partner WHERE id = hub.caller() AND kind = 'operator')
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, hub AS $$
+BEGIN
+  RETURN EXISTS (SELECT 1 FROM hub.partner WHERE id = hub.caller() AND kind = 'operator');
+END
 $$;
 
 -- caller_crous returns the caller when it is a CROUS holding its aid-applications grant.
 CREATE FUNCTION hub.caller_crous() RETURNS integer
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, hub AS $$
-  SELECT p.id FROM hub.partner p
-   WHERE p.id = hub.caller() AND p.kind = 'crous'
-     AND EXISTS (SELECT 1 FROM hub.partner_entitlements(p.id) WHERE scope = 'aid_applications')
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, hub AS $$
+BEGIN
+  RETURN (SELECT p.id FROM hub.partner p
+           WHERE p.id = hub.caller() AND p.kind = 'crous'
+             AND EXISTS (SELECT 1 FROM hub.partner_entitlements(p.id) WHERE scope = 'aid_applications'));
+END
 $$;
 
 -- role_ok says whether request role r fits the caller: the public role fits
@@ -118,15 +143,23 @@ $$;
 -- switch to any request role, so policies require this: a role above the
 -- caller's entitlements sees nothing at all.
 CREATE FUNCTION hub.role_ok(r text) RETURNS boolean
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, hub AS $$
-  SELECT hub.caller_set() AND CASE r
-    WHEN 'genhub_public' THEN true
-    WHEN 'genhub_operator' THEN EXISTS (SELECT 1 FROM hub.partner WHERE id = hub.caller() AND kind = 'operator')
-    WHEN 'genhub_crous' THEN EXISTS (SELECT 1 FROM hub.partner WHERE id = hub.caller() AND kind = 'crous')
-    WHEN 'genhub_aggregate' THEN EXISTS (SELECT 1 FROM hub.partner_entitlements(hub.caller()) WHERE hub.level_rank(level) >= 1)
-    WHEN 'genhub_detail' THEN EXISTS (SELECT 1 FROM hub.partner_entitlements(hub.caller()) WHERE hub.level_rank(level) >= 2)
-    WHEN 'genhub_personal' THEN EXISTS (SELECT 1 FROM hub.partner_entitlements(hub.caller()) WHERE hub.level_rank(level) >= 3)
-    ELSE false END
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, hub AS $$
+DECLARE
+  p integer := hub.caller();
+BEGIN
+  IF NOT hub.caller_set() THEN
+    RETURN false;
+  END IF;
+  CASE r
+    WHEN 'genhub_public' THEN RETURN true;
+    WHEN 'genhub_operator' THEN RETURN EXISTS (SELECT 1 FROM hub.partner WHERE id = p AND kind = 'operator');
+    WHEN 'genhub_crous' THEN RETURN EXISTS (SELECT 1 FROM hub.partner WHERE id = p AND kind = 'crous');
+    WHEN 'genhub_aggregate', 'genhub_detail', 'genhub_personal' THEN
+      RETURN EXISTS (SELECT 1 FROM hub.partner_entitlements(p) e
+                      WHERE hub.level_rank(e.level) >= hub.level_rank(substr(r, 8)));
+    ELSE RETURN false;
+  END CASE;
+END
 $$;
 
 -- authenticate finds the key with the given public prefix and what its partner
@@ -135,16 +168,27 @@ CREATE FUNCTION hub.authenticate(key_prefix text)
 RETURNS TABLE (key_id integer, hash bytea, expires_at timestamptz, revoked_at timestamptz,
                partner_id integer, partner_slug text, partner_name text, partner_kind text,
                max_level text, trusted_only boolean, k_threshold integer)
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, hub AS $$
-  SELECT k.id, k.hash, k.expires_at, k.revoked_at, p.id, p.slug, p.name, p.kind,
-         coalesce((SELECT (ARRAY['public', 'aggregate', 'detail', 'personal'])[max(hub.level_rank(e.level)) + 1]
-                     FROM hub.partner_entitlements(p.id) e), 'public'),
-         coalesce((SELECT bool_or(e.trusted_only) FROM hub.partner_entitlements(p.id) e), false),
-         -- The strictest disclosure threshold among the grants in force.
-         coalesce((SELECT max(coalesce(e.k_threshold, 11)) FROM hub.partner_entitlements(p.id) e), 11)
-    FROM hub.api_key k
-    JOIN hub.partner p ON p.id = k.partner_id
-   WHERE k.prefix = key_prefix
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, hub AS $$
+DECLARE
+  k record;
+  top integer;
+BEGIN
+  SELECT a.id, a.hash, a.expires_at, a.revoked_at, p.id AS pid, p.slug, p.name, p.kind
+    INTO k
+    FROM hub.api_key a JOIN hub.partner p ON p.id = a.partner_id
+   WHERE a.prefix = key_prefix;
+  IF NOT FOUND THEN
+    RETURN;
+  END IF;
+  -- One pass over the grants in force: the highest level, whether any asks
+  -- for trusted operations only, and the strictest disclosure threshold.
+  SELECT max(hub.level_rank(e.level)), coalesce(bool_or(e.trusted_only), false),
+         coalesce(max(coalesce(e.k_threshold, 11)), 11)
+    INTO top, trusted_only, k_threshold
+    FROM hub.partner_entitlements(k.pid) e;
+  RETURN QUERY SELECT k.id, k.hash, k.expires_at, k.revoked_at, k.pid, k.slug, k.name, k.kind,
+         (ARRAY['public', 'aggregate', 'detail', 'personal'])[coalesce(top, 0) + 1], trusted_only, k_threshold;
+END
 $$;
 
 -- touch_key records when a key was last used (at most once a minute).
@@ -205,7 +249,7 @@ GRANT USAGE ON SCHEMA hub TO genhub_app, genhub_access, genhub_stats, genhub_fig
 GRANT EXECUTE ON FUNCTION hub.authenticate(text), hub.touch_key(integer) TO genhub_app;
 
 GRANT EXECUTE ON FUNCTION hub.caller(), hub.caller_set(), hub.level_rank(text), hub.siret_valid(text),
-  hub.caller_entitlements(), hub.caller_national(text), hub.caller_formations(text),
+  hub.caller_entitlements(), hub.caller_national(text), hub.caller_formations(text), hub.caller_keys(text),
   hub.caller_is_operator(), hub.caller_crous(), hub.role_ok(text)
   TO genhub_public, genhub_aggregate, genhub_detail, genhub_personal, genhub_crous, genhub_operator,
      genhub_access, genhub_stats, genhub_figures;
@@ -244,7 +288,8 @@ GRANT SELECT ON hub.change_log, hub.crous_area TO genhub_operator;
 GRANT SELECT ON hub.partner, hub.entitlement, hub.funding_agreement, hub.formation, hub.label, hub.api_key TO genhub_access;
 GRANT UPDATE (last_used_at) ON hub.api_key TO genhub_access;
 GRANT INSERT ON hub.entitlement TO genhub_access;
-GRANT UPDATE (listed) ON hub.formation TO genhub_access;
+GRANT UPDATE (listed, scope_keys) ON hub.formation, hub.session, hub.label TO genhub_access;
+GRANT SELECT ON hub.session TO genhub_access;
 GRANT SELECT ON hub.formation, hub.session, hub.label, hub.labelling_call, hub.organisation,
   hub.enrolment, hub.outcome, hub.aid_application TO genhub_stats, genhub_figures;
 
@@ -272,11 +317,12 @@ ALTER TABLE hub.change_log ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
 CREATE POLICY read_catalogue ON hub.organisation FOR SELECT USING ((SELECT hub.role_ok(current_user)));
 CREATE POLICY read_catalogue ON hub.labelling_call FOR SELECT USING ((SELECT hub.role_ok(current_user)));
 CREATE POLICY read_catalogue ON hub.formation FOR SELECT
-  USING ((SELECT hub.role_ok(current_user)) AND (listed OR (SELECT hub.caller_national('detail')) OR id IN (SELECT hub.caller_formations('detail'))));
+  USING ((SELECT hub.role_ok(current_user)) AND (listed OR scope_keys && (SELECT hub.caller_keys('detail'))));
+-- Sessions and labels are visible with their formation (they carry its listed and scope_keys).
 CREATE POLICY read_with_formation ON hub.label FOR SELECT
-  USING (EXISTS (SELECT 1 FROM hub.formation f WHERE f.id = label.formation_id));
+  USING ((SELECT hub.role_ok(current_user)) AND (listed OR scope_keys && (SELECT hub.caller_keys('detail'))));
 CREATE POLICY read_with_formation ON hub.session FOR SELECT
-  USING (EXISTS (SELECT 1 FROM hub.formation f WHERE f.id = session.formation_id));
+  USING ((SELECT hub.role_ok(current_user)) AND (listed OR scope_keys && (SELECT hub.caller_keys('detail'))));
 CREATE POLICY read_detail ON hub.seed_grant FOR SELECT
   USING ((SELECT hub.role_ok(current_user)) AND ((SELECT hub.caller_national('detail')) OR formation_id IN (SELECT hub.caller_formations('detail'))));
 
@@ -326,6 +372,9 @@ CREATE POLICY access_functions ON hub.funding_agreement FOR SELECT TO genhub_acc
 CREATE POLICY access_functions ON hub.formation FOR SELECT TO genhub_access USING (true);
 CREATE POLICY access_listed ON hub.formation FOR UPDATE TO genhub_access USING (true) WITH CHECK (true);
 CREATE POLICY access_functions ON hub.label FOR SELECT TO genhub_access USING (true);
+CREATE POLICY access_spread ON hub.label FOR UPDATE TO genhub_access USING (true) WITH CHECK (true);
+CREATE POLICY access_functions ON hub.session FOR SELECT TO genhub_access USING (true);
+CREATE POLICY access_spread ON hub.session FOR UPDATE TO genhub_access USING (true) WITH CHECK (true);
 CREATE POLICY access_functions ON hub.api_key FOR SELECT TO genhub_access USING (true);
 CREATE POLICY access_touch ON hub.api_key FOR UPDATE TO genhub_access USING (true) WITH CHECK (true);
 
@@ -338,6 +387,7 @@ ALTER FUNCTION hub.caller_national(text) OWNER TO genhub_access;
 ALTER FUNCTION hub.caller_formations(text) OWNER TO genhub_access;
 ALTER FUNCTION hub.caller_is_operator() OWNER TO genhub_access;
 ALTER FUNCTION hub.caller_crous() OWNER TO genhub_access;
+ALTER FUNCTION hub.caller_keys(text) OWNER TO genhub_access;
 ALTER FUNCTION hub.role_ok(text) OWNER TO genhub_access;
 ALTER FUNCTION hub.authenticate(text) OWNER TO genhub_access;
 ALTER FUNCTION hub.touch_key(integer) OWNER TO genhub_access;
@@ -345,6 +395,13 @@ ALTER FUNCTION hub.partner_defaults() OWNER TO genhub_access;
 -- The catalogue flag is kept whoever writes the label.
 ALTER FUNCTION hub.label_listed() SECURITY DEFINER SET search_path = pg_catalog, hub;
 ALTER FUNCTION hub.label_listed_insert() SECURITY DEFINER SET search_path = pg_catalog, hub;
+ALTER FUNCTION hub.formation_keys() SECURITY DEFINER SET search_path = pg_catalog, hub;
+ALTER FUNCTION hub.inherit_visibility() SECURITY DEFINER SET search_path = pg_catalog, hub;
+ALTER FUNCTION hub.spread_visibility() SECURITY DEFINER SET search_path = pg_catalog, hub;
+ALTER FUNCTION hub.inherit_visibility() OWNER TO genhub_access;
+ALTER FUNCTION hub.spread_visibility() OWNER TO genhub_access;
+ALTER FUNCTION hub.formation_keys() OWNER TO genhub_access;
+ALTER FUNCTION hub.scope_keys_of(integer, text, text, integer) OWNER TO genhub_access;
 ALTER FUNCTION hub.label_listed() OWNER TO genhub_access;
 ALTER FUNCTION hub.label_listed_insert() OWNER TO genhub_access;
 ALTER FUNCTION hub.agreement_defaults() OWNER TO genhub_access;

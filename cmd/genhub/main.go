@@ -21,6 +21,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -32,6 +33,7 @@ import (
 	"github.com/gen-hub/genhub/internal/auth"
 	"github.com/gen-hub/genhub/internal/database"
 	"github.com/gen-hub/genhub/internal/devdb"
+	"github.com/gen-hub/genhub/internal/ratelimit"
 	"github.com/gen-hub/genhub/internal/seed"
 	"github.com/gen-hub/genhub/internal/server"
 	"github.com/gen-hub/genhub/internal/store"
@@ -63,6 +65,8 @@ func main() {
 		err = seedCmd(ctx, args)
 	case "keys":
 		err = keysCmd(ctx, args)
+	case "limits":
+		err = limitsCmd(ctx, args)
 	case "import":
 		err = importCmd(ctx, args)
 	case "export":
@@ -80,13 +84,16 @@ func main() {
 }
 
 const usage = `usage:
-  genhub [serve] [-listen ADDR] [-demo=true] [-scale N]
+  genhub [serve] [-listen ADDR] [-demo=true] [-scale N] [-trusted FILE]
   genhub migrate
   genhub seed [-scale N] [-seed S]
   genhub keys issue -partner SLUG [-expires YYYY-MM-DD] [-label TEXT]
   genhub keys revoke PREFIX
   genhub keys list
   genhub keys demo         print the demo partners' keys (they exist only in the demo data)
+  genhub limits set -partner SLUG -rate R -burst B -cost C
+  genhub limits reset -partner SLUG
+  genhub limits list
   genhub import enrolments [-as SLUG] [-partial] [-key KEY] FILE.csv
   genhub import formations [-as SLUG] [-partial] [-key KEY] FILE.csv
                            as the partner (default: the operator), under its row-level security;
@@ -100,9 +107,16 @@ environment:
   GENHUB_APP_PASSWORD      password of genhub_app, set by migrate (embedded: generated)
   GENHUB_STATE_DIR         state directory of the private cluster (default .genhub)
   GENHUB_LISTEN            address to serve on (default :8080)
-  GENHUB_INTROSPECTION     "false" hides the schema from callers (default true)
+  GENHUB_INTROSPECTION     "true": schema and suggestions for everyone (default);
+                           "partners": for callers with a key only; "false": for nobody
   GENHUB_LOG               "text" for text logs (default JSON)
+  GENHUB_TRUSTED_FILE      operations to register at start (as serve -trusted FILE)
   GENHUB_METRICS_TOKEN     bearer token /metrics requires (default: none, keep /metrics private)
+  limits (see README):     GENHUB_MAX_BODY_BYTES GENHUB_MAX_TOKENS GENHUB_MAX_DEPTH
+                           GENHUB_MAX_ALIASES GENHUB_MAX_ROOT_FIELDS GENHUB_MAX_FIELDS
+                           GENHUB_MAX_COMPLEXITY GENHUB_REQUEST_TIMEOUT GENHUB_STATEMENT_TIMEOUT
+                           GENHUB_DB_MAX_CONNS GENHUB_RATE GENHUB_BURST GENHUB_COST_PER_MINUTE
+                           GENHUB_PUBLIC_RATE GENHUB_PUBLIC_BURST GENHUB_PUBLIC_COST_PER_MINUTE
 `
 
 func stateDir() string {
@@ -181,13 +195,29 @@ func startEmbedded(ctx context.Context) (*devdb.Cluster, error) {
 	return c, nil
 }
 
+// tuneGC trades memory for CPU unless GOGC or GOMEMLIMIT is set: most of a
+// request's garbage dies young, and a soft limit keeps the heap bounded.
+func tuneGC() {
+	if os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetGCPercent(400)
+		debug.SetMemoryLimit(120 << 20)
+	}
+}
+
 func serve(ctx context.Context, log *slog.Logger, args []string) error {
+	tuneGC()
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	listen := fs.String("listen", envOr("GENHUB_LISTEN", ":8080"), "address to serve on")
 	demo := fs.Bool("demo", true, "load the demo data set into an empty database")
 	scale := fs.Int("scale", 1, "scale of the demo data set")
 	migrate := fs.Bool("migrate", true, "apply pending migrations at start")
+	defaultKey := fs.String("bench-default-key", "", "benchmarks only: treat requests without an Authorization header as sent with this key (refused unless listening on loopback)")
+	trusted := fs.String("trusted", os.Getenv("GENHUB_TRUSTED_FILE"), "JSON file of operations to register for partners at start")
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := readConfig()
+	if err != nil {
 		return err
 	}
 	adminURL := os.Getenv("DATABASE_URL")
@@ -216,15 +246,27 @@ func serve(ctx context.Context, log *slog.Logger, args []string) error {
 			return err
 		}
 	}
+	if *trusted != "" {
+		if err := registerTrusted(ctx, log, adminURL, *trusted); err != nil {
+			return err
+		}
+	}
 	db, err := openApp(ctx, adminURL)
 	if err != nil {
 		return err
 	}
+	// Closed after the server has finished the requests in flight, before
+	// the embedded cluster stops (defers run in reverse).
 	defer db.Close()
-	db.SetMaxOpenConns(20)
-	db.SetMaxIdleConns(20)
+	// A bounded pool: requests wait for a connection at most until their deadline.
+	db.SetMaxOpenConns(cfg.maxConns)
+	db.SetMaxIdleConns(cfg.maxConns)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	st := store.New(db)
+	st.StatementTimeout = cfg.statementTimeout
+	rl := ratelimit.New(cfg.partnerLimit, cfg.publicLimit, st, log)
+	rl.LoadLimits(ctx)
+	go rl.Run(ctx, time.Second)
 	audit := server.NewAudit(st, log)
 	defer func() {
 		// Written after the server has stopped taking requests: nothing queued is lost.
@@ -235,14 +277,23 @@ func serve(ctx context.Context, log *slog.Logger, args []string) error {
 		}
 	}()
 	h := server.New(st, server.Options{
-		Introspection: os.Getenv("GENHUB_INTROSPECTION") != "false",
-		Log:           log,
-		Audit:         audit,
-		MetricsToken:  os.Getenv("GENHUB_METRICS_TOKEN"),
+		Introspection:        cfg.introspection == "true",
+		PartnerIntrospection: cfg.introspection == "partners",
+		Log:                  log,
+		Limits:               cfg.limits,
+		RateLimiter:          rl,
+		Pprof:                os.Getenv("GENHUB_PPROF") == "1",
+		DefaultKey:           *defaultKey,
+		Audit:                audit,
+		MetricsToken:         os.Getenv("GENHUB_METRICS_TOKEN"),
 	})
 	l, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return err
+	}
+	if ip := l.Addr().(*net.TCPAddr).IP; *defaultKey != "" && !ip.IsLoopback() {
+		l.Close()
+		return fmt.Errorf("-bench-default-key is for benchmarks on loopback; listen on 127.0.0.1, not %s", l.Addr())
 	}
 	base := "http://" + displayAddr(l.Addr())
 	log.Info("GEN Data Hub ready", "graphiql", base+"/", "graphql", base+"/graphql")

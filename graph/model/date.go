@@ -6,6 +6,8 @@ import (
 	"io"
 	"strconv"
 	"time"
+
+	"github.com/gen-hub/genhub/internal/apierror"
 )
 
 // Date is a calendar date, written YYYY-MM-DD in GraphQL.
@@ -37,11 +39,11 @@ func (d Date) MarshalGQL(w io.Writer) { io.WriteString(w, strconv.Quote(d.String
 func (d *Date) UnmarshalGQL(v any) error {
 	s, ok := v.(string)
 	if !ok {
-		return fmt.Errorf("a date must be a string of the form YYYY-MM-DD")
+		return apierror.New(apierror.BadUserInput, "a date must be a string of the form YYYY-MM-DD")
 	}
 	p, err := ParseDate(s)
 	if err != nil {
-		return err
+		return apierror.New(apierror.BadUserInput, "%s", err.Error())
 	}
 	*d = p
 	return nil

@@ -383,7 +383,7 @@ type Query struct {
 type RecordEnrolmentsInput struct {
 	// A key unique to this batch (a UUID will do): a retry with it does not write twice.
 	IdempotencyKey string `json:"idempotencyKey"`
-	// The enrolments, 1 to 1,000; a pseudonym appears once per session.
+	// The enrolments, 1 to 500; a pseudonym appears once per session.
 	Enrolments []*EnrolmentInput `json:"enrolments"`
 }
 
@@ -391,7 +391,7 @@ type RecordEnrolmentsInput struct {
 type RecordOutcomesInput struct {
 	// A key unique to this batch: a retry with it does not write twice.
 	IdempotencyKey string `json:"idempotencyKey"`
-	// The outcomes, 1 to 1,000.
+	// The outcomes, 1 to 500.
 	Outcomes []*OutcomeInput `json:"outcomes"`
 }
 

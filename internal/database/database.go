@@ -58,6 +58,10 @@ func AppURL(adminURL, password string) (string, error) {
 	} else {
 		u.User = url.UserPassword(AppRole, password)
 	}
+	// Send a statement and its parameters in one round trip.
+	q := u.Query()
+	q.Set("binary_parameters", "yes")
+	u.RawQuery = q.Encode()
 	return u.String(), nil
 }
 

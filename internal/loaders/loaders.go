@@ -159,16 +159,18 @@ func New(s *store.Store) *Loaders {
 			r, d, err := s.ActiveFormations(ctx)
 			return map[int]ActiveCounts{0: {ByRegion: r, ByDepartment: d}}, err
 		}),
-		SessionsOf:   pages(s.SessionsOf),
+		SessionsOf: pages(func(ctx context.Context, ids []int, p store.Page) (map[int]*store.Result[model.Session], error) {
+			return s.SessionsOf(ctx, ids, p, nil)
+		}),
 		EnrolmentsOf: pages(s.EnrolmentsOf),
 		FormationsOfOrg: pages(func(ctx context.Context, ids []int, p store.Page) (map[int]*store.Result[model.Formation], error) {
-			return store.FormationsOf(ctx, s, "f.organisation_id", func(f *model.Formation) int { return f.OrganisationID }, ids, p)
+			return store.FormationsOf(ctx, s, "f.organisation_id", func(f *model.Formation) int { return f.OrganisationID }, ids, p, nil)
 		}),
 		FormationsOfRegion: pages(func(ctx context.Context, codes []string, p store.Page) (map[string]*store.Result[model.Formation], error) {
-			return store.FormationsOf(ctx, s, "f.region_code", func(f *model.Formation) string { return f.RegionCode }, codes, p)
+			return store.FormationsOf(ctx, s, "f.region_code", func(f *model.Formation) string { return f.RegionCode }, codes, p, nil)
 		}),
 		FormationsOfDepartment: pages(func(ctx context.Context, codes []string, p store.Page) (map[string]*store.Result[model.Formation], error) {
-			return store.FormationsOf(ctx, s, "f.department_code", func(f *model.Formation) string { return f.DepartmentCode }, codes, p)
+			return store.FormationsOf(ctx, s, "f.department_code", func(f *model.Formation) string { return f.DepartmentCode }, codes, p, nil)
 		}),
 	}
 }

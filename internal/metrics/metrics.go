@@ -83,6 +83,15 @@ func Handler(db *sql.DB) http.Handler {
 	return promhttp.HandlerFor(prometheus.Gatherers{Registry, pool}, promhttp.HandlerOpts{})
 }
 
+// KindLabel returns the partner_kind label of a caller: its kind, "public"
+// without a key.
+func KindLabel(kind string, public bool) string {
+	if public || kind == "" {
+		return "public"
+	}
+	return kind
+}
+
 // Operation names are chosen by callers: a bounded set of well-formed names
 // becomes labels, anything else counts as "other".
 const maxOperations = 500

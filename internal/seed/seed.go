@@ -28,7 +28,7 @@ import (
 
 // Version changes whenever the data set Load writes does: caches of loaded
 // databases (test templates) carry it in their name.
-const Version = "2"
+const Version = "3"
 
 // Options size and vary the data set.
 type Options struct {
@@ -80,7 +80,7 @@ func Load(ctx context.Context, adminURL string, o Options) error {
 	w := &writer{ctx: ctx, tx: tx, n: n}
 	for _, step := range []func() error{
 		w.qpvs, w.calls, w.organisations, w.formations, w.labels, w.grants, w.sessions,
-		w.partners, w.crousAreas, w.agreements, w.keys,
+		w.partners, w.crousAreas, w.agreements, w.keys, w.limits, w.operations,
 		w.enrolments, w.outcomes, w.applications,
 		w.sequences,
 	} {

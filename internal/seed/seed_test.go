@@ -132,7 +132,7 @@ func TestDeterministic(t *testing.T) {
 		}
 	}
 	for table, sum := range d[0] {
-		if sum == "0 rows " && table != "target" {
+		if sum == "0 rows " && table != "target" && table != "rate_usage" { // rate_usage: spending of the running hub
 			t.Errorf("hub.%s is empty after the load", table)
 		}
 	}

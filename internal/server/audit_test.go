@@ -10,11 +10,8 @@ import (
 	"testing"
 
 	"github.com/gen-hub/genhub/internal/hubtest"
-	"github.com/gen-hub/genhub/internal/pgtest"
 	"github.com/gen-hub/genhub/internal/server"
 )
-
-func TestMain(m *testing.M) { pgtest.Main(m) }
 
 func TestCountData(t *testing.T) {
 	for _, c := range []struct {

@@ -5,16 +5,28 @@ import (
 	"log/slog"
 )
 
-// LogHandler returns h adding the request id to every record logged with
-// the context of a request (log.InfoContext(ctx, …)).
-func LogHandler(h slog.Handler) slog.Handler { return requestIDHandler{h} }
+// withRequestIDs returns a logger that adds the request id of the context to
+// every record logged with one (the *Context methods), unless the record
+// names it already.
+func withRequestIDs(log *slog.Logger) *slog.Logger {
+	if _, ok := log.Handler().(requestIDHandler); ok {
+		return log
+	}
+	return slog.New(requestIDHandler{log.Handler()})
+}
 
 type requestIDHandler struct{ slog.Handler }
 
 func (h requestIDHandler) Handle(ctx context.Context, r slog.Record) error {
-	if id := RequestID(ctx); id != "" && !hasRequestID(r) {
-		r = r.Clone()
-		r.AddAttrs(slog.String("request_id", id))
+	if id := RequestID(ctx); id != "" {
+		named := false
+		r.Attrs(func(a slog.Attr) bool {
+			named = a.Key == "request_id"
+			return !named
+		})
+		if !named {
+			r.AddAttrs(slog.String("request_id", id))
+		}
 	}
 	return h.Handler.Handle(ctx, r)
 }
@@ -27,11 +39,12 @@ func (h requestIDHandler) WithGroup(name string) slog.Handler {
 	return requestIDHandler{h.Handler.WithGroup(name)}
 }
 
-func hasRequestID(r slog.Record) bool {
-	found := false
-	r.Attrs(func(a slog.Attr) bool {
-		found = a.Key == "request_id"
-		return !found
-	})
-	return found
+// LogHandler returns h adding the request id of the context to every record
+// logged with one, for loggers made outside New (the command's, the audit
+// writer's).
+func LogHandler(h slog.Handler) slog.Handler {
+	if _, ok := h.(requestIDHandler); ok {
+		return h
+	}
+	return requestIDHandler{h}
 }

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"regexp"
 	"time"
 
@@ -25,19 +26,33 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/gen-hub/genhub/graph"
+	"github.com/gen-hub/genhub/internal/access"
 	"github.com/gen-hub/genhub/internal/apierror"
 	"github.com/gen-hub/genhub/internal/auth"
 	"github.com/gen-hub/genhub/internal/database"
 	"github.com/gen-hub/genhub/internal/loaders"
 	"github.com/gen-hub/genhub/internal/playground"
+	"github.com/gen-hub/genhub/internal/ratelimit"
 	"github.com/gen-hub/genhub/internal/store"
 )
 
 // Options configure the HTTP surface.
 type Options struct {
-	// Introspection lets callers read the schema (the playground needs it).
+	// Introspection lets every caller read the schema (the playground needs
+	// it) and get "did you mean" suggestions in errors.
 	Introspection bool
-	Log           *slog.Logger
+	// PartnerIntrospection lets callers with a key do so when Introspection is off.
+	PartnerIntrospection bool
+	Log                  *slog.Logger
+	// Limits bound each request; zero fields take DefaultLimits.
+	Limits Limits
+	// RateLimiter limits each partner and public address; nil for none.
+	RateLimiter *ratelimit.Limiter
+	// Pprof serves Go's profiler at /debug/pprof/ (benchmarks; never in production).
+	Pprof bool
+	// DefaultKey authenticates requests without an Authorization header
+	// (benchmarks only; see auth.Authenticator).
+	DefaultKey string
 	// Audit records every request; by default one is started that is never
 	// closed (records still queued at exit are lost).
 	Audit *Audit
@@ -50,32 +65,35 @@ func New(st *store.Store, o Options) http.Handler {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
+	o.Log = withRequestIDs(o.Log)
+	o.Limits = o.Limits.withDefaults()
+	introspection := func(c access.Caller) bool { return o.Introspection || (o.PartnerIntrospection && !c.IsPublic()) }
 	gql := handler.New(graph.NewExecutableSchema(graph.NewConfig(st)))
 	gql.AddTransport(transport.Options{})
-	gql.AddTransport(transport.GET{})
-	gql.AddTransport(transport.POST{})
+	gql.AddTransport(graphqlHTTP{})
 	gql.SetQueryCache(lru.New[*ast.QueryDocument](1000))
-	if o.Introspection {
-		gql.Use(extension.Introspection{})
-	}
+	gql.SetParserTokenLimit(o.Limits.MaxTokens)
+	docs := newTrustedDocuments(st)
+	gql.Use(docs) // before automatic persisted queries: registered documents by hash
 	gql.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
 	if o.Audit == nil {
 		o.Audit = NewAudit(st, o.Log)
 	}
-	gql.Use(o.Audit)
-	gql.SetErrorPresenter(presenter(o.Log))
+	gql.Use(o.Audit) // after persisted queries: it records the query text they resolve to
+	gql.Use(&operationGuard{limits: o.Limits, rl: o.RateLimiter, docs: docs, introspection: introspection})
+	gql.SetErrorPresenter(presenter(o.Log, introspection))
 	gql.SetRecoverFunc(func(ctx context.Context, p any) error {
 		o.Log.ErrorContext(ctx, "panic in resolver", "request_id", RequestID(ctx), "panic", fmt.Sprint(p))
 		return errors.New("internal: panic")
 	})
 
-	authn := &auth.Authenticator{Store: st, Log: o.Log}
-	api := authn.Middleware(o.Audit.Caller(loaders.Middleware(st, gql)), func(w http.ResponseWriter, r *http.Request, err error) {
+	authn := &auth.Authenticator{Store: st, Log: o.Log, DefaultKey: o.DefaultKey}
+	api := authn.Middleware(o.Audit.Caller(rateLimit(o.RateLimiter, loaders.Middleware(st, gql))), func(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, r, o.Log, err)
 	})
 
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", o.Audit.Middleware(api))
+	mux.Handle("/graphql", o.Audit.Middleware(guardRequest(o.Limits, api)))
 	dataRoutes(mux, st, authn, o)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -90,19 +108,26 @@ func New(st *store.Store, o Options) http.Handler {
 		}
 		fmt.Fprintln(w, "ready")
 	})
+	if o.Pprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	}
 	mux.Handle("/", playground.Handler("/graphql"))
 	return withRequestID(mux)
 }
 
 // presenter shows callers their own errors with a stable code, and anything
 // else as an internal error carrying the request id, logged with its cause.
-func presenter(log *slog.Logger) graphql.ErrorPresenterFunc {
+func presenter(log *slog.Logger, suggestions func(access.Caller) bool) graphql.ErrorPresenterFunc {
 	return func(ctx context.Context, err error) *gqlerror.Error {
 		gerr := graphql.DefaultErrorPresenter(ctx, err)
 		if gerr.Extensions == nil {
 			gerr.Extensions = map[string]any{}
 		}
 		gerr.Extensions["requestId"] = RequestID(ctx)
+		if !suggestions(access.FromContext(ctx)) {
+			gerr.Message = withoutSuggestions(gerr.Message)
+		}
 		if e, ok := apierror.As(err); ok {
 			gerr.Message = e.Error()
 			gerr.Extensions["code"] = e.Code
@@ -115,7 +140,17 @@ func presenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 		case errcode.ParseFailed, errcode.ValidationFailed:
 			gerr.Extensions["code"] = apierror.BadUserInput
 			return gerr
-		case apierror.ComplexityExceeded, apierror.BadUserInput:
+		case persistedQueryNotFound:
+			// The message stays as APQ clients expect it: they then send the document.
+			gerr.Extensions["code"] = apierror.NotFound
+			return gerr
+		case apierror.ComplexityExceeded, apierror.BadUserInput, apierror.Forbidden, apierror.NotFound,
+			apierror.RateLimited, apierror.Timeout, apierror.Unavailable, apierror.Unauthenticated:
+			return gerr
+		}
+		if gerr.Message == "introspection disabled" {
+			gerr.Message = "introspection is not available to you"
+			gerr.Extensions["code"] = apierror.Forbidden
 			return gerr
 		}
 		log.ErrorContext(ctx, "internal error", "request_id", RequestID(ctx), "path", gerr.Path.String(), "error", err.Error())
@@ -199,7 +234,16 @@ func Serve(ctx context.Context, l net.Listener, h http.Handler, log *slog.Logger
 	case <-ctx.Done():
 	}
 	log.Info("shutting down: finishing requests in flight")
-	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	sctx, cancel := context.WithTimeout(context.Background(), ShutdownGrace)
 	defer cancel()
-	return srv.Shutdown(sctx)
+	if err := srv.Shutdown(sctx); err != nil {
+		// Requests still running past the grace period are cut off, so that
+		// the pool and the database can be closed after us.
+		log.Warn("shutting down: requests still in flight after the grace period are cut off", "error", err)
+		return srv.Close()
+	}
+	return nil
 }
+
+// ShutdownGrace bounds how long Serve waits for requests in flight on shutdown.
+var ShutdownGrace = 20 * time.Second

@@ -25,10 +25,14 @@ func ValidRegionCode(s string) bool { return regionCodeRe.MatchString(s) }
 // ValidDepartmentCode says whether s has the form of an INSEE department code.
 func ValidDepartmentCode(s string) bool { return departmentCodeRe.MatchString(s) }
 
-const formationCols = `f.id, f.organisation_id, f.title, f.job_family, f.certification_code,
-	f.certification_level, f.certifying, f.duration_months, f.delivery_mode, f.free_of_charge,
-	f.seats, f.address, f.postcode, f.city, f.department_code, f.region_code, f.qpv_code,
-	f.latitude, f.longitude, f.listed`
+// FormationColumns are the columns a formation is read with; a list may ask
+// for some of them only (the identifier is always read).
+var FormationColumns = []string{"id", "organisation_id", "title", "job_family", "certification_code",
+	"certification_level", "certifying", "duration_months", "delivery_mode", "free_of_charge",
+	"seats", "address", "postcode", "city", "department_code", "region_code", "qpv_code",
+	"latitude", "longitude", "listed"}
+
+var formationCols = columnList("f", FormationColumns, nil)
 
 // FormationScope restricts a formation list to one parent.
 type FormationScope struct {
@@ -37,9 +41,23 @@ type FormationScope struct {
 	DepartmentCode string
 }
 
-// formationList builds the list of formations matching filter, in order.
-func formationList(scope FormationScope, f *model.FormationFilter, by model.FormationOrder) (*list[model.Formation], error) {
-	l := &list[model.Formation]{sel: formationCols, from: "hub.formation f"}
+// formationList builds the list of formations matching filter, in order,
+// reading columns cols (nil: all).
+func formationList(scope FormationScope, f *model.FormationFilter, by model.FormationOrder, cols []string) (*list[model.Formation], error) {
+	always := []string{"id"}
+	if by == model.FormationOrderTitle {
+		always = append(always, "title")
+	}
+	if scope.OrganisationID != 0 {
+		always = append(always, "organisation_id")
+	}
+	if scope.RegionCode != "" {
+		always = append(always, "region_code")
+	}
+	if scope.DepartmentCode != "" {
+		always = append(always, "department_code")
+	}
+	l := &list[model.Formation]{sel: columnList("f", FormationColumns, cols, always...), from: "hub.formation f"}
 	q := &l.q
 	if scope.OrganisationID != 0 {
 		q.and("f.organisation_id = " + q.arg(scope.OrganisationID))
@@ -115,9 +133,10 @@ func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
-// Formations returns a page of the formations the caller can see.
-func (s *Store) Formations(ctx context.Context, scope FormationScope, f *model.FormationFilter, by model.FormationOrder, p Page) (*Result[model.Formation], error) {
-	l, err := formationList(scope, f, by)
+// Formations returns a page of the formations the caller can see, read with
+// columns cols (nil: all).
+func (s *Store) Formations(ctx context.Context, scope FormationScope, f *model.FormationFilter, by model.FormationOrder, p Page, cols []string) (*Result[model.Formation], error) {
+	l, err := formationList(scope, f, by, cols)
 	if err != nil {
 		return nil, err
 	}
@@ -127,8 +146,9 @@ func (s *Store) Formations(ctx context.Context, scope FormationScope, f *model.F
 // FormationsByID returns the formations with the given ids that the caller can see.
 func (s *Store) FormationsByID(ctx context.Context, ids []int) (map[int]*model.Formation, error) {
 	var rows []*model.Formation
-	err := s.Read(ctx, func(tx *sqlx.Tx) error {
-		return tx.SelectContext(ctx, &rows, `SELECT `+formationCols+` FROM hub.formation f WHERE f.id = ANY($1)`, pq.Array(ids))
+	err := s.Read(ctx, func(tx *sqlx.Tx) (err error) {
+		rows, err = selectRows[model.Formation](ctx, tx, `SELECT `+formationCols+` FROM hub.formation f WHERE f.id = ANY($1)`, pq.Array(ids))
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: formations by id: %w", err)
@@ -140,7 +160,10 @@ func (s *Store) FormationsByID(ctx context.Context, ids []int) (map[int]*model.F
 	return m, nil
 }
 
-const organisationCols = `o.id, o.siret, o.name, o.legal_status, o.city, o.department_code`
+// OrganisationColumns are the columns an organisation is read with.
+var OrganisationColumns = []string{"id", "siret", "name", "legal_status", "city", "department_code"}
+
+var organisationCols = columnList("o", OrganisationColumns, nil)
 
 // Organisations returns a page of organisations by name.
 func (s *Store) Organisations(ctx context.Context, nameContains *string, p Page) (*Result[model.Organisation], error) {
@@ -162,9 +185,15 @@ func (s *Store) Organisations(ctx context.Context, nameContains *string, p Page)
 
 // OrganisationsByID returns the organisations with the given ids.
 func (s *Store) OrganisationsByID(ctx context.Context, ids []int) (map[int]*model.Organisation, error) {
+	return s.OrganisationsByIDCols(ctx, ids, nil)
+}
+
+// OrganisationsByIDCols returns the organisations with the given ids, read with columns cols (nil: all).
+func (s *Store) OrganisationsByIDCols(ctx context.Context, ids []int, cols []string) (map[int]*model.Organisation, error) {
 	var rows []*model.Organisation
-	err := s.Read(ctx, func(tx *sqlx.Tx) error {
-		return tx.SelectContext(ctx, &rows, `SELECT `+organisationCols+` FROM hub.organisation o WHERE o.id = ANY($1)`, pq.Array(ids))
+	err := s.Read(ctx, func(tx *sqlx.Tx) (err error) {
+		rows, err = selectRows[model.Organisation](ctx, tx, `SELECT `+columnList("o", OrganisationColumns, cols, "id")+` FROM hub.organisation o WHERE o.id = ANY($1)`, pq.Array(ids))
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: organisations by id: %w", err)
@@ -261,10 +290,11 @@ func (s *Store) LabellingCalls(ctx context.Context) ([]*model.LabellingCall, err
 // LabelsByFormation returns the labels of the given formations, oldest first.
 func (s *Store) LabelsByFormation(ctx context.Context, formationIDs []int) (map[int][]*model.Label, error) {
 	var rows []*model.Label
-	err := s.Read(ctx, func(tx *sqlx.Tx) error {
-		return tx.SelectContext(ctx, &rows, `
+	err := s.Read(ctx, func(tx *sqlx.Tx) (err error) {
+		rows, err = selectRows[model.Label](ctx, tx, `
 			SELECT l.id, l.formation_id, l.call_id, l.granted_on, l.valid_until, l.status, l.withdrawn_on
 			  FROM hub.label l WHERE l.formation_id = ANY($1) ORDER BY l.granted_on, l.id`, pq.Array(formationIDs))
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: labels: %w", err)
@@ -296,8 +326,8 @@ func (s *Store) SeedGrantsByFormation(ctx context.Context, formationIDs []int) (
 
 // FormationsOf returns page p of the formations the caller can see for each
 // parent, all parents being organisations, regions or departments.
-func FormationsOf[K comparable](ctx context.Context, s *Store, parentCol string, parentOf func(*model.Formation) K, parents []K, p Page) (map[K]*Result[model.Formation], error) {
-	l, err := formationList(FormationScope{}, nil, model.FormationOrderID)
+func FormationsOf[K comparable](ctx context.Context, s *Store, parentCol string, parentOf func(*model.Formation) K, parents []K, p Page, cols []string) (map[K]*Result[model.Formation], error) {
+	l, err := formationList(FormationScope{}, nil, model.FormationOrderID, append(cols, strings.TrimPrefix(parentCol, "f.")))
 	if err != nil {
 		return nil, err
 	}

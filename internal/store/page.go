@@ -147,7 +147,8 @@ func (l *list[T]) page(ctx context.Context, tx *sqlx.Tx, p Page) (rows []*T, has
 	}
 	stmt := fmt.Sprintf("SELECT %s FROM %s %s ORDER BY %s LIMIT %d",
 		l.sel, l.from, q.whereClause(), strings.Join(by, ", "), p.Limit+1)
-	if err := tx.SelectContext(ctx, &rows, stmt, q.args...); err != nil {
+	rows, err = selectRows[T](ctx, tx, stmt, q.args...)
+	if err != nil {
 		return nil, false, false, fmt.Errorf("store: list %s: %w", l.from, err)
 	}
 	more := len(rows) > p.Limit
@@ -231,8 +232,8 @@ func pageEach[T any, K comparable](ctx context.Context, tx *sqlx.Tx, l *list[T],
 	stmt := fmt.Sprintf(`SELECT * FROM (SELECT %s, row_number() OVER (PARTITION BY %s ORDER BY %s) AS row_number_
 		FROM %s %s) x WHERE row_number_ <= %d ORDER BY row_number_`,
 		l.sel, parentCol, strings.Join(by, ", "), l.from, q.whereClause(), p.Limit+1)
-	var rows []*T
-	if err := tx.Unsafe().SelectContext(ctx, &rows, stmt, q.args...); err != nil {
+	rows, err := selectRows[T](ctx, tx, stmt, q.args...)
+	if err != nil {
 		return nil, fmt.Errorf("store: list %s by %s: %w", l.from, parentCol, err)
 	}
 	m := make(map[K][]*T, len(parents))

@@ -12,7 +12,10 @@ import (
 	"github.com/gen-hub/genhub/internal/apierror"
 )
 
-const sessionCols = `s.id, s.formation_id, s.start_on, s.end_on, s.planned_seats`
+// SessionColumns are the columns a session is read with.
+var SessionColumns = []string{"id", "formation_id", "start_on", "end_on", "planned_seats"}
+
+var sessionCols = columnList("s", SessionColumns, nil)
 
 // SessionFilter selects sessions; zero fields are ignored.
 type SessionFilter struct {
@@ -48,9 +51,10 @@ func ParseSessionFilter(f *model.SessionFilter) (SessionFilter, error) {
 	return sf, nil
 }
 
-// Sessions returns a page of the sessions the caller can see, by start date.
-func (s *Store) Sessions(ctx context.Context, f SessionFilter, p Page) (*Result[model.Session], error) {
-	l := sessionList()
+// Sessions returns a page of the sessions the caller can see, by start date,
+// read with columns cols (nil: all).
+func (s *Store) Sessions(ctx context.Context, f SessionFilter, p Page, cols []string) (*Result[model.Session], error) {
+	l := sessionList(cols)
 	q := &l.q
 	if f.FormationID != 0 {
 		q.and("s.formation_id = " + q.arg(f.FormationID))
@@ -70,8 +74,9 @@ func (s *Store) Sessions(ctx context.Context, f SessionFilter, p Page) (*Result[
 // SessionsByID returns the sessions with the given ids that the caller can see.
 func (s *Store) SessionsByID(ctx context.Context, ids []int) (map[int]*model.Session, error) {
 	var rows []*model.Session
-	err := s.Read(ctx, func(tx *sqlx.Tx) error {
-		return tx.SelectContext(ctx, &rows, `SELECT `+sessionCols+` FROM hub.session s WHERE s.id = ANY($1)`, pq.Array(ids))
+	err := s.Read(ctx, func(tx *sqlx.Tx) (err error) {
+		rows, err = selectRows[model.Session](ctx, tx, `SELECT `+sessionCols+` FROM hub.session s WHERE s.id = ANY($1)`, pq.Array(ids))
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: sessions by id: %w", err)
@@ -83,16 +88,16 @@ func (s *Store) SessionsByID(ctx context.Context, ids []int) (map[int]*model.Ses
 	return m, nil
 }
 
-func sessionList() *list[model.Session] {
+func sessionList(cols []string) *list[model.Session] {
 	return &list[model.Session]{
-		sel:   sessionCols,
+		sel:   columnList("s", SessionColumns, cols, "id", "formation_id", "start_on"),
 		from:  "hub.session s",
 		order: order{cols: []string{"s.start_on", "s.id"}, types: []string{"date", "integer"}},
 		key:   func(s *model.Session) []string { return []string{s.StartOn.String(), strconv.Itoa(s.RowID)} },
 	}
 }
 
-// SessionsOf returns page p of the sessions of each formation.
-func (s *Store) SessionsOf(ctx context.Context, formationIDs []int, p Page) (map[int]*Result[model.Session], error) {
-	return fetchEach(ctx, s, sessionList(), "s.formation_id", func(s *model.Session) int { return s.FormationID }, formationIDs, p)
+// SessionsOf returns page p of the sessions of each formation, read with columns cols (nil: all).
+func (s *Store) SessionsOf(ctx context.Context, formationIDs []int, p Page, cols []string) (map[int]*Result[model.Session], error) {
+	return fetchEach(ctx, s, sessionList(cols), "s.formation_id", func(s *model.Session) int { return s.FormationID }, formationIDs, p)
 }

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -36,8 +37,14 @@ func New(db *sqlx.DB) *Store {
 // DB returns the underlying pool, for health checks and metrics.
 func (s *Store) DB() *sqlx.DB { return s.db }
 
-// Read runs fn in a read-only transaction as the caller in ctx.
+// Read runs fn in a read-only transaction as the caller in ctx. Inside a
+// unit of work opened by Unit, it runs in that unit's transaction instead.
 func (s *Store) Read(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	if u, ok := ctx.Value(unitKey{}).(*unit); ok && u.store == s {
+		u.mu.Lock()
+		defer u.mu.Unlock()
+		return fn(u.tx)
+	}
 	return s.run(ctx, true, fn)
 }
 
@@ -45,6 +52,28 @@ func (s *Store) Read(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 // fn does is committed together or not at all.
 func (s *Store) Write(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 	return s.run(ctx, false, fn)
+}
+
+type unitKey struct{}
+
+// unit is a read-only transaction shared by the Reads of one resolver.
+type unit struct {
+	store *Store
+	mu    sync.Mutex // serialises statements: lib/pq runs one query at a time per connection
+	tx    *sqlx.Tx
+}
+
+// Unit runs fn with a context whose Reads share one read-only transaction: a
+// resolver that reads a page and what is nested below it pays for one
+// transaction. The context must not outlive fn; statements are serialised,
+// so a goroutine that inherits it by mistake is slow, not unsafe.
+func (s *Store) Unit(ctx context.Context, fn func(ctx context.Context) error) error {
+	if u, ok := ctx.Value(unitKey{}).(*unit); ok && u.store == s {
+		return fn(ctx)
+	}
+	return s.run(ctx, true, func(tx *sqlx.Tx) error {
+		return fn(context.WithValue(ctx, unitKey{}, &unit{store: s, tx: tx}))
+	})
 }
 
 func (s *Store) run(ctx context.Context, readOnly bool, fn func(tx *sqlx.Tx) error) (err error) {

@@ -225,7 +225,7 @@ func idempotent[T any](ctx context.Context, tx *sqlx.Tx, field, key, op string, 
 		return res, false, fmt.Errorf("store: result of %s: %w", op, err)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO hub.idempotency_key (partner_id, key, operation, request_hash, result)
-		VALUES (hub.caller(), $1, $2, $3, $4)`, key, op, hash(), b); err != nil {
+		VALUES (hub.caller(), $1, $2, $3, $4::jsonb)`, key, op, hash(), string(b)); err != nil {
 		return res, false, fmt.Errorf("store: store idempotency key: %w", err)
 	}
 	return res, false, nil

@@ -1,0 +1,3 @@
+-- Operation (2) as one statement building the JSON document in PostgreSQL:
+-- the database's own ceiling, under the same role and setting as the peers.
+SELECT json_agg(x) FROM (SELECT f.id, f.title, f.certification_code, f.duration_months, f.delivery_mode, json_build_object('id', o.id, 'name', o.name, 'city', o.city) AS organisation, (SELECT json_agg(s) FROM (SELECT s.id, s.start_on, s.end_on, s.planned_seats FROM hub.session s WHERE s.formation_id = f.id ORDER BY s.start_on, s.id LIMIT 20) s) AS sessions FROM hub.formation f JOIN hub.organisation o ON o.id = f.organisation_id WHERE f.region_code = '32' ORDER BY f.id LIMIT 50) x;
