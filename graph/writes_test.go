@@ -59,6 +59,7 @@ type fixtures struct {
 	OwnEnrolment, OtherEnrolment     int // learners who finished, their session over
 	OwnApplication, OtherApplication int // aid applications of the organisations' learners
 	Label, Call, Agreement           int
+	RenewedLabel, RenewalCall        int
 	FunderPartner                    int
 	Entitlement                      int
 	Organisation                     int
@@ -102,6 +103,9 @@ func loadFixtures(t *testing.T, e *hubtest.Env) fixtures {
 	one(&f.Organisation, `SELECT organisation_id FROM hub.partner WHERE slug = $1`, organisation)
 	one(&f.Entitlement, `SELECT e.id FROM hub.entitlement e JOIN hub.partner p ON p.id = e.partner_id
 		WHERE p.slug = 'region-ile-de-france' AND e.revoked_at IS NULL ORDER BY e.id LIMIT 1`)
+	one(&f.RenewedLabel, `SELECT id FROM hub.label l WHERE status = 'active' AND id <> $1 ORDER BY id LIMIT 1`, f.Label)
+	one(&f.RenewalCall, `SELECT c.id FROM hub.labelling_call c WHERE NOT EXISTS (SELECT 1 FROM hub.label l
+		WHERE l.call_id = c.id AND l.formation_id = (SELECT formation_id FROM hub.label WHERE id = $1)) ORDER BY c.opened_on DESC LIMIT 1`, f.RenewedLabel)
 	if err := e.Admin.Get(&f.OrgSIRET, `SELECT siret FROM hub.organisation WHERE id = $1`, f.Organisation); err != nil {
 		t.Fatal(err)
 	}
@@ -187,6 +191,11 @@ var writeCases = []writeCase{
 		func(f fixtures, n int64) map[string]any {
 			return map[string]any{"formationId": gid("Formation", f.OwnFormation), "callId": gid("LabellingCall", f.Call),
 				"grantedOn": "2026-06-01", "validUntil": "2029-05-31"}
+		}},
+	{"renewLabel", operatorOnly, `mutation($i: RenewLabelInput!) { renewLabel(input: $i) { id status call { id } } }`,
+		func(f fixtures, n int64) map[string]any {
+			return map[string]any{"labelId": gid("Label", f.RenewedLabel), "callId": gid("LabellingCall", f.RenewalCall),
+				"grantedOn": today(), "validUntil": "2030-12-31"}
 		}},
 	{"withdrawLabel", operatorOnly, `mutation($i: WithdrawLabelInput!) { withdrawLabel(input: $i) { id status withdrawnOn } }`,
 		func(f fixtures, n int64) map[string]any { return map[string]any{"labelId": gid("Label", f.Label)} }},
