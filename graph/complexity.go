@@ -2,6 +2,7 @@ package graph
 
 import (
 	"math"
+	"time"
 
 	"github.com/gen-hub/genhub/graph/model"
 	"github.com/gen-hub/genhub/internal/store"
@@ -91,4 +92,10 @@ func setComplexity(c *ComplexityRoot) {
 	}
 	c.IndicatorTable.Cells = func(child int) int { return addOne(mulSat(indicatorCellsCost, child)) }
 	c.Query.TrustedOperations = func(child int, _ *string) int { return addOne(mulSat(listedOperationsCost, child)) }
+	c.Query.RequestLog = func(child int, first *int, _ *string, last *int, _ *string, _, _ *string, _, _ *time.Time) int {
+		return pageCost(child, first, last)
+	}
+	c.Query.ChangeLog = func(child int, first *int, _ *string, last *int, _ *string, _, _, _, _ *string, _, _ *time.Time) int {
+		return pageCost(child, first, last)
+	}
 }

@@ -31,6 +31,8 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
 	AidApplication() AidApplicationResolver
+	ApiKey() ApiKeyResolver
+	ChangeLogEntry() ChangeLogEntryResolver
 	Department() DepartmentResolver
 	Enrolment() EnrolmentResolver
 	Entitlement() EntitlementResolver
@@ -44,6 +46,7 @@ type ResolverRoot interface {
 	Partner() PartnerResolver
 	Query() QueryResolver
 	Region() RegionResolver
+	RequestLogEntry() RequestLogEntryResolver
 	Session() SessionResolver
 	TargetReport() TargetReportResolver
 }
@@ -96,6 +99,40 @@ type ComplexityRoot struct {
 		Reason       func(childComplexity int) int
 	}
 
+	ApiKey struct {
+		CreatedAt  func(childComplexity int) int
+		ExpiresAt  func(childComplexity int) int
+		Label      func(childComplexity int) int
+		LastUsedAt func(childComplexity int) int
+		Partner    func(childComplexity int) int
+		Prefix     func(childComplexity int) int
+		RevokedAt  func(childComplexity int) int
+	}
+
+	ChangeLogConnection struct {
+		Edges      func(childComplexity int) int
+		Nodes      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	ChangeLogEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	ChangeLogEntry struct {
+		Action    func(childComplexity int) int
+		After     func(childComplexity int) int
+		At        func(childComplexity int) int
+		Author    func(childComplexity int) int
+		Before    func(childComplexity int) int
+		Partner   func(childComplexity int) int
+		RequestID func(childComplexity int) int
+		RowKey    func(childComplexity int) int
+		Table     func(childComplexity int) int
+	}
+
 	Count struct {
 		Confidential func(childComplexity int) int
 		Published    func(childComplexity int) int
@@ -137,6 +174,13 @@ type ComplexityRoot struct {
 	EnrolmentEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	EnrolmentReport struct {
+		Inserted  func(childComplexity int) int
+		Replayed  func(childComplexity int) int
+		Unchanged func(childComplexity int) int
+		Updated   func(childComplexity int) int
 	}
 
 	Entitlement struct {
@@ -286,6 +330,11 @@ type ComplexityRoot struct {
 		Total            func(childComplexity int) int
 	}
 
+	IssuedApiKey struct {
+		ApiKey func(childComplexity int) int
+		Key    func(childComplexity int) int
+	}
+
 	KeyFigures struct {
 		ActiveFormations           func(childComplexity int) int
 		ByYear                     func(childComplexity int) int
@@ -329,9 +378,28 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		RegisterOperation func(childComplexity int, partnerID string, document string, name *string) int
-		RevokeCurrentKey  func(childComplexity int) int
-		RevokeOperation   func(childComplexity int, id string) int
+		ConfirmAidEnrolment    func(childComplexity int, input model.ConfirmAidEnrolmentInput) int
+		CreateFormation        func(childComplexity int, input model.CreateFormationInput) int
+		CreateFundingAgreement func(childComplexity int, input model.CreateFundingAgreementInput) int
+		CreateLabellingCall    func(childComplexity int, input model.CreateLabellingCallInput) int
+		CreateOrganisation     func(childComplexity int, input model.CreateOrganisationInput) int
+		CreatePartner          func(childComplexity int, input model.CreatePartnerInput) int
+		CreateSeedGrant        func(childComplexity int, input model.CreateSeedGrantInput) int
+		CreateSession          func(childComplexity int, input model.CreateSessionInput) int
+		DecideAidApplication   func(childComplexity int, input model.DecideAidApplicationInput) int
+		GrantEntitlement       func(childComplexity int, input model.GrantEntitlementInput) int
+		GrantLabel             func(childComplexity int, input model.GrantLabelInput) int
+		IssueAPIKey            func(childComplexity int, input model.IssueAPIKeyInput) int
+		RecordEnrolments       func(childComplexity int, input model.RecordEnrolmentsInput) int
+		RecordOutcomes         func(childComplexity int, input model.RecordOutcomesInput) int
+		RegisterOperation      func(childComplexity int, partnerID string, document string, name *string) int
+		RenewLabel             func(childComplexity int, input model.RenewLabelInput) int
+		RevokeAPIKey           func(childComplexity int, input model.RevokeAPIKeyInput) int
+		RevokeCurrentKey       func(childComplexity int) int
+		RevokeEntitlement      func(childComplexity int, input model.RevokeEntitlementInput) int
+		RevokeOperation        func(childComplexity int, id string) int
+		UpdatePartner          func(childComplexity int, input model.UpdatePartnerInput) int
+		WithdrawLabel          func(childComplexity int, input model.WithdrawLabelInput) int
 	}
 
 	Organisation struct {
@@ -361,6 +429,11 @@ type ComplexityRoot struct {
 		Positive   func(childComplexity int) int
 		RecordedOn func(childComplexity int) int
 		Situation  func(childComplexity int) int
+	}
+
+	OutcomeReport struct {
+		Recorded func(childComplexity int) int
+		Replayed func(childComplexity int) int
 	}
 
 	PageInfo struct {
@@ -399,6 +472,7 @@ type ComplexityRoot struct {
 
 	Query struct {
 		AidApplications   func(childComplexity int, first *int, after *string, last *int, before *string, status *model.AidStatus) int
+		ChangeLog         func(childComplexity int, first *int, after *string, last *int, before *string, table *string, rowKey *string, requestID *string, partnerID *string, since *time.Time, until *time.Time) int
 		Departments       func(childComplexity int, regionCode *string) int
 		Enrolments        func(childComplexity int, first *int, after *string, last *int, before *string, sessionID *string) int
 		Entitlements      func(childComplexity int, first *int, after *string, last *int, before *string, partnerID *string) int
@@ -416,6 +490,7 @@ type ComplexityRoot struct {
 		Partners          func(childComplexity int, first *int, after *string, last *int, before *string, kind *model.PartnerKind) int
 		Region            func(childComplexity int, code string) int
 		Regions           func(childComplexity int) int
+		RequestLog        func(childComplexity int, first *int, after *string, last *int, before *string, partnerID *string, requestID *string, since *time.Time, until *time.Time) int
 		Sessions          func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.SessionFilter) int
 		TargetProgress    func(childComplexity int) int
 		TrustedOperations func(childComplexity int, partnerID *string) int
@@ -435,6 +510,33 @@ type ComplexityRoot struct {
 		Formations       func(childComplexity int, first *int, after *string, last *int, before *string) int
 		ID               func(childComplexity int) int
 		Name             func(childComplexity int) int
+	}
+
+	RequestLogConnection struct {
+		Edges      func(childComplexity int) int
+		Nodes      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	RequestLogEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	RequestLogEntry struct {
+		At            func(childComplexity int) int
+		Cells         func(childComplexity int) int
+		DurationMs    func(childComplexity int) int
+		KeyPrefix     func(childComplexity int) int
+		Level         func(childComplexity int) int
+		OperationHash func(childComplexity int) int
+		OperationName func(childComplexity int) int
+		Outcome       func(childComplexity int) int
+		Partner       func(childComplexity int) int
+		RequestID     func(childComplexity int) int
+		RootFields    func(childComplexity int) int
+		Rows          func(childComplexity int) int
 	}
 
 	ScopeTargetProgress struct {
@@ -526,6 +628,12 @@ type AidApplicationResolver interface {
 	Enrolment(ctx context.Context, obj *model.AidApplication) (*model.Enrolment, error)
 	Crous(ctx context.Context, obj *model.AidApplication) (*model.Partner, error)
 }
+type ApiKeyResolver interface {
+	Partner(ctx context.Context, obj *model.ApiKey) (*model.Partner, error)
+}
+type ChangeLogEntryResolver interface {
+	Partner(ctx context.Context, obj *model.ChangeLogEntry) (*model.Partner, error)
+}
 type DepartmentResolver interface {
 	Region(ctx context.Context, obj *model.Department) (*model.Region, error)
 	ActiveFormations(ctx context.Context, obj *model.Department) (int, error)
@@ -578,8 +686,27 @@ type MeResolver interface {
 }
 type MutationResolver interface {
 	RevokeCurrentKey(ctx context.Context) (bool, error)
+	CreateOrganisation(ctx context.Context, input model.CreateOrganisationInput) (*model.Organisation, error)
+	CreatePartner(ctx context.Context, input model.CreatePartnerInput) (*model.Partner, error)
+	UpdatePartner(ctx context.Context, input model.UpdatePartnerInput) (*model.Partner, error)
+	IssueAPIKey(ctx context.Context, input model.IssueAPIKeyInput) (*model.IssuedApiKey, error)
+	RevokeAPIKey(ctx context.Context, input model.RevokeAPIKeyInput) (*model.ApiKey, error)
+	GrantEntitlement(ctx context.Context, input model.GrantEntitlementInput) (*model.Entitlement, error)
+	RevokeEntitlement(ctx context.Context, input model.RevokeEntitlementInput) (*model.Entitlement, error)
+	CreateFormation(ctx context.Context, input model.CreateFormationInput) (*model.Formation, error)
+	CreateLabellingCall(ctx context.Context, input model.CreateLabellingCallInput) (*model.LabellingCall, error)
+	GrantLabel(ctx context.Context, input model.GrantLabelInput) (*model.Label, error)
+	RenewLabel(ctx context.Context, input model.RenewLabelInput) (*model.Label, error)
+	WithdrawLabel(ctx context.Context, input model.WithdrawLabelInput) (*model.Label, error)
+	CreateFundingAgreement(ctx context.Context, input model.CreateFundingAgreementInput) (*model.FundingAgreement, error)
+	CreateSeedGrant(ctx context.Context, input model.CreateSeedGrantInput) (*model.SeedGrant, error)
 	RegisterOperation(ctx context.Context, partnerID string, document string, name *string) (*model.TrustedOperation, error)
 	RevokeOperation(ctx context.Context, id string) (bool, error)
+	CreateSession(ctx context.Context, input model.CreateSessionInput) (*model.Session, error)
+	RecordEnrolments(ctx context.Context, input model.RecordEnrolmentsInput) (*model.EnrolmentReport, error)
+	RecordOutcomes(ctx context.Context, input model.RecordOutcomesInput) (*model.OutcomeReport, error)
+	ConfirmAidEnrolment(ctx context.Context, input model.ConfirmAidEnrolmentInput) (*model.AidApplication, error)
+	DecideAidApplication(ctx context.Context, input model.DecideAidApplicationInput) (*model.AidApplication, error)
 }
 type OrganisationResolver interface {
 	Department(ctx context.Context, obj *model.Organisation) (*model.Department, error)
@@ -608,6 +735,8 @@ type QueryResolver interface {
 	FundingAgreements(ctx context.Context, first *int, after *string, last *int, before *string) (*model.Connection[model.FundingAgreement], error)
 	Partners(ctx context.Context, first *int, after *string, last *int, before *string, kind *model.PartnerKind) (*model.Connection[model.Partner], error)
 	Entitlements(ctx context.Context, first *int, after *string, last *int, before *string, partnerID *string) (*model.Connection[model.Entitlement], error)
+	RequestLog(ctx context.Context, first *int, after *string, last *int, before *string, partnerID *string, requestID *string, since *time.Time, until *time.Time) (*model.Connection[model.RequestLogEntry], error)
+	ChangeLog(ctx context.Context, first *int, after *string, last *int, before *string, table *string, rowKey *string, requestID *string, partnerID *string, since *time.Time, until *time.Time) (*model.Connection[model.ChangeLogEntry], error)
 	Indicators(ctx context.Context, groupBy []model.IndicatorDimension, filter *model.IndicatorFilter, margins *bool) (*model.IndicatorTable, error)
 	TargetProgress(ctx context.Context) (*model.TargetReport, error)
 	TrustedOperations(ctx context.Context, partnerID *string) ([]*model.TrustedOperation, error)
@@ -616,6 +745,9 @@ type RegionResolver interface {
 	Departments(ctx context.Context, obj *model.Region) ([]*model.Department, error)
 	ActiveFormations(ctx context.Context, obj *model.Region) (int, error)
 	Formations(ctx context.Context, obj *model.Region, first *int, after *string, last *int, before *string) (*model.Connection[model.Formation], error)
+}
+type RequestLogEntryResolver interface {
+	Partner(ctx context.Context, obj *model.RequestLogEntry) (*model.Partner, error)
 }
 type SessionResolver interface {
 	Formation(ctx context.Context, obj *model.Session) (*model.Formation, error)
@@ -806,6 +938,142 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Amount.Reason(childComplexity), true
 
+	case "ApiKey.createdAt":
+		if e.ComplexityRoot.ApiKey.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiKey.CreatedAt(childComplexity), true
+	case "ApiKey.expiresAt":
+		if e.ComplexityRoot.ApiKey.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiKey.ExpiresAt(childComplexity), true
+	case "ApiKey.label":
+		if e.ComplexityRoot.ApiKey.Label == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiKey.Label(childComplexity), true
+	case "ApiKey.lastUsedAt":
+		if e.ComplexityRoot.ApiKey.LastUsedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiKey.LastUsedAt(childComplexity), true
+	case "ApiKey.partner":
+		if e.ComplexityRoot.ApiKey.Partner == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiKey.Partner(childComplexity), true
+	case "ApiKey.prefix":
+		if e.ComplexityRoot.ApiKey.Prefix == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiKey.Prefix(childComplexity), true
+	case "ApiKey.revokedAt":
+		if e.ComplexityRoot.ApiKey.RevokedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiKey.RevokedAt(childComplexity), true
+
+	case "ChangeLogConnection.edges":
+		if e.ComplexityRoot.ChangeLogConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChangeLogConnection.Edges(childComplexity), true
+	case "ChangeLogConnection.nodes":
+		if e.ComplexityRoot.ChangeLogConnection.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChangeLogConnection.Nodes(childComplexity), true
+	case "ChangeLogConnection.pageInfo":
+		if e.ComplexityRoot.ChangeLogConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChangeLogConnection.PageInfo(childComplexity), true
+	case "ChangeLogConnection.totalCount":
+		if e.ComplexityRoot.ChangeLogConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChangeLogConnection.TotalCount(childComplexity), true
+
+	case "ChangeLogEdge.cursor":
+		if e.ComplexityRoot.ChangeLogEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChangeLogEdge.Cursor(childComplexity), true
+	case "ChangeLogEdge.node":
+		if e.ComplexityRoot.ChangeLogEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChangeLogEdge.Node(childComplexity), true
+
+	case "ChangeLogEntry.action":
+		if e.ComplexityRoot.ChangeLogEntry.Action == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChangeLogEntry.Action(childComplexity), true
+	case "ChangeLogEntry.after":
+		if e.ComplexityRoot.ChangeLogEntry.After == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChangeLogEntry.After(childComplexity), true
+	case "ChangeLogEntry.at":
+		if e.ComplexityRoot.ChangeLogEntry.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChangeLogEntry.At(childComplexity), true
+	case "ChangeLogEntry.author":
+		if e.ComplexityRoot.ChangeLogEntry.Author == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChangeLogEntry.Author(childComplexity), true
+	case "ChangeLogEntry.before":
+		if e.ComplexityRoot.ChangeLogEntry.Before == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChangeLogEntry.Before(childComplexity), true
+	case "ChangeLogEntry.partner":
+		if e.ComplexityRoot.ChangeLogEntry.Partner == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChangeLogEntry.Partner(childComplexity), true
+	case "ChangeLogEntry.requestId":
+		if e.ComplexityRoot.ChangeLogEntry.RequestID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChangeLogEntry.RequestID(childComplexity), true
+	case "ChangeLogEntry.rowKey":
+		if e.ComplexityRoot.ChangeLogEntry.RowKey == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChangeLogEntry.RowKey(childComplexity), true
+	case "ChangeLogEntry.table":
+		if e.ComplexityRoot.ChangeLogEntry.Table == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChangeLogEntry.Table(childComplexity), true
+
 	case "Count.confidential":
 		if e.ComplexityRoot.Count.Confidential == nil {
 			break
@@ -983,6 +1251,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.EnrolmentEdge.Node(childComplexity), true
+
+	case "EnrolmentReport.inserted":
+		if e.ComplexityRoot.EnrolmentReport.Inserted == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EnrolmentReport.Inserted(childComplexity), true
+	case "EnrolmentReport.replayed":
+		if e.ComplexityRoot.EnrolmentReport.Replayed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EnrolmentReport.Replayed(childComplexity), true
+	case "EnrolmentReport.unchanged":
+		if e.ComplexityRoot.EnrolmentReport.Unchanged == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EnrolmentReport.Unchanged(childComplexity), true
+	case "EnrolmentReport.updated":
+		if e.ComplexityRoot.EnrolmentReport.Updated == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EnrolmentReport.Updated(childComplexity), true
 
 	case "Entitlement.department":
 		if e.ComplexityRoot.Entitlement.Department == nil {
@@ -1684,6 +1977,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.IndicatorTable.Total(childComplexity), true
 
+	case "IssuedApiKey.apiKey":
+		if e.ComplexityRoot.IssuedApiKey.ApiKey == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IssuedApiKey.ApiKey(childComplexity), true
+	case "IssuedApiKey.key":
+		if e.ComplexityRoot.IssuedApiKey.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IssuedApiKey.Key(childComplexity), true
+
 	case "KeyFigures.activeFormations":
 		if e.ComplexityRoot.KeyFigures.ActiveFormations == nil {
 			break
@@ -1868,6 +2174,160 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Me.Partner(childComplexity), true
 
+	case "Mutation.confirmAidEnrolment":
+		if e.ComplexityRoot.Mutation.ConfirmAidEnrolment == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_confirmAidEnrolment_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ConfirmAidEnrolment(childComplexity, args["input"].(model.ConfirmAidEnrolmentInput)), true
+	case "Mutation.createFormation":
+		if e.ComplexityRoot.Mutation.CreateFormation == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createFormation_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateFormation(childComplexity, args["input"].(model.CreateFormationInput)), true
+	case "Mutation.createFundingAgreement":
+		if e.ComplexityRoot.Mutation.CreateFundingAgreement == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createFundingAgreement_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateFundingAgreement(childComplexity, args["input"].(model.CreateFundingAgreementInput)), true
+	case "Mutation.createLabellingCall":
+		if e.ComplexityRoot.Mutation.CreateLabellingCall == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createLabellingCall_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateLabellingCall(childComplexity, args["input"].(model.CreateLabellingCallInput)), true
+	case "Mutation.createOrganisation":
+		if e.ComplexityRoot.Mutation.CreateOrganisation == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createOrganisation_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateOrganisation(childComplexity, args["input"].(model.CreateOrganisationInput)), true
+	case "Mutation.createPartner":
+		if e.ComplexityRoot.Mutation.CreatePartner == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createPartner_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreatePartner(childComplexity, args["input"].(model.CreatePartnerInput)), true
+	case "Mutation.createSeedGrant":
+		if e.ComplexityRoot.Mutation.CreateSeedGrant == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createSeedGrant_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateSeedGrant(childComplexity, args["input"].(model.CreateSeedGrantInput)), true
+	case "Mutation.createSession":
+		if e.ComplexityRoot.Mutation.CreateSession == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createSession_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateSession(childComplexity, args["input"].(model.CreateSessionInput)), true
+	case "Mutation.decideAidApplication":
+		if e.ComplexityRoot.Mutation.DecideAidApplication == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_decideAidApplication_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DecideAidApplication(childComplexity, args["input"].(model.DecideAidApplicationInput)), true
+	case "Mutation.grantEntitlement":
+		if e.ComplexityRoot.Mutation.GrantEntitlement == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_grantEntitlement_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.GrantEntitlement(childComplexity, args["input"].(model.GrantEntitlementInput)), true
+	case "Mutation.grantLabel":
+		if e.ComplexityRoot.Mutation.GrantLabel == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_grantLabel_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.GrantLabel(childComplexity, args["input"].(model.GrantLabelInput)), true
+	case "Mutation.issueApiKey":
+		if e.ComplexityRoot.Mutation.IssueAPIKey == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_issueApiKey_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.IssueAPIKey(childComplexity, args["input"].(model.IssueAPIKeyInput)), true
+	case "Mutation.recordEnrolments":
+		if e.ComplexityRoot.Mutation.RecordEnrolments == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_recordEnrolments_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RecordEnrolments(childComplexity, args["input"].(model.RecordEnrolmentsInput)), true
+	case "Mutation.recordOutcomes":
+		if e.ComplexityRoot.Mutation.RecordOutcomes == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_recordOutcomes_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RecordOutcomes(childComplexity, args["input"].(model.RecordOutcomesInput)), true
 	case "Mutation.registerOperation":
 		if e.ComplexityRoot.Mutation.RegisterOperation == nil {
 			break
@@ -1879,12 +2339,45 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RegisterOperation(childComplexity, args["partnerId"].(string), args["document"].(string), args["name"].(*string)), true
+	case "Mutation.renewLabel":
+		if e.ComplexityRoot.Mutation.RenewLabel == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_renewLabel_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RenewLabel(childComplexity, args["input"].(model.RenewLabelInput)), true
+	case "Mutation.revokeApiKey":
+		if e.ComplexityRoot.Mutation.RevokeAPIKey == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_revokeApiKey_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RevokeAPIKey(childComplexity, args["input"].(model.RevokeAPIKeyInput)), true
 	case "Mutation.revokeCurrentKey":
 		if e.ComplexityRoot.Mutation.RevokeCurrentKey == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Mutation.RevokeCurrentKey(childComplexity), true
+	case "Mutation.revokeEntitlement":
+		if e.ComplexityRoot.Mutation.RevokeEntitlement == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_revokeEntitlement_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RevokeEntitlement(childComplexity, args["input"].(model.RevokeEntitlementInput)), true
 	case "Mutation.revokeOperation":
 		if e.ComplexityRoot.Mutation.RevokeOperation == nil {
 			break
@@ -1896,6 +2389,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RevokeOperation(childComplexity, args["id"].(string)), true
+	case "Mutation.updatePartner":
+		if e.ComplexityRoot.Mutation.UpdatePartner == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updatePartner_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdatePartner(childComplexity, args["input"].(model.UpdatePartnerInput)), true
+	case "Mutation.withdrawLabel":
+		if e.ComplexityRoot.Mutation.WithdrawLabel == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_withdrawLabel_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.WithdrawLabel(childComplexity, args["input"].(model.WithdrawLabelInput)), true
 
 	case "Organisation.city":
 		if e.ComplexityRoot.Organisation.City == nil {
@@ -2007,6 +2522,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Outcome.Situation(childComplexity), true
+
+	case "OutcomeReport.recorded":
+		if e.ComplexityRoot.OutcomeReport.Recorded == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OutcomeReport.Recorded(childComplexity), true
+	case "OutcomeReport.replayed":
+		if e.ComplexityRoot.OutcomeReport.Replayed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OutcomeReport.Replayed(childComplexity), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -2138,6 +2666,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.AidApplications(childComplexity, args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string), args["status"].(*model.AidStatus)), true
+	case "Query.changeLog":
+		if e.ComplexityRoot.Query.ChangeLog == nil {
+			break
+		}
+
+		args, err := ec.field_Query_changeLog_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ChangeLog(childComplexity, args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string), args["table"].(*string), args["rowKey"].(*string), args["requestId"].(*string), args["partnerId"].(*string), args["since"].(*time.Time), args["until"].(*time.Time)), true
 	case "Query.departments":
 		if e.ComplexityRoot.Query.Departments == nil {
 			break
@@ -2306,6 +2845,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Regions(childComplexity), true
+	case "Query.requestLog":
+		if e.ComplexityRoot.Query.RequestLog == nil {
+			break
+		}
+
+		args, err := ec.field_Query_requestLog_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.RequestLog(childComplexity, args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string), args["partnerId"].(*string), args["requestId"].(*string), args["since"].(*time.Time), args["until"].(*time.Time)), true
 	case "Query.sessions":
 		if e.ComplexityRoot.Query.Sessions == nil {
 			break
@@ -2401,6 +2951,117 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Region.Name(childComplexity), true
+
+	case "RequestLogConnection.edges":
+		if e.ComplexityRoot.RequestLogConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestLogConnection.Edges(childComplexity), true
+	case "RequestLogConnection.nodes":
+		if e.ComplexityRoot.RequestLogConnection.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestLogConnection.Nodes(childComplexity), true
+	case "RequestLogConnection.pageInfo":
+		if e.ComplexityRoot.RequestLogConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestLogConnection.PageInfo(childComplexity), true
+	case "RequestLogConnection.totalCount":
+		if e.ComplexityRoot.RequestLogConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestLogConnection.TotalCount(childComplexity), true
+
+	case "RequestLogEdge.cursor":
+		if e.ComplexityRoot.RequestLogEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestLogEdge.Cursor(childComplexity), true
+	case "RequestLogEdge.node":
+		if e.ComplexityRoot.RequestLogEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestLogEdge.Node(childComplexity), true
+
+	case "RequestLogEntry.at":
+		if e.ComplexityRoot.RequestLogEntry.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestLogEntry.At(childComplexity), true
+	case "RequestLogEntry.cells":
+		if e.ComplexityRoot.RequestLogEntry.Cells == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestLogEntry.Cells(childComplexity), true
+	case "RequestLogEntry.durationMs":
+		if e.ComplexityRoot.RequestLogEntry.DurationMs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestLogEntry.DurationMs(childComplexity), true
+	case "RequestLogEntry.keyPrefix":
+		if e.ComplexityRoot.RequestLogEntry.KeyPrefix == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestLogEntry.KeyPrefix(childComplexity), true
+	case "RequestLogEntry.level":
+		if e.ComplexityRoot.RequestLogEntry.Level == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestLogEntry.Level(childComplexity), true
+	case "RequestLogEntry.operationHash":
+		if e.ComplexityRoot.RequestLogEntry.OperationHash == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestLogEntry.OperationHash(childComplexity), true
+	case "RequestLogEntry.operationName":
+		if e.ComplexityRoot.RequestLogEntry.OperationName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestLogEntry.OperationName(childComplexity), true
+	case "RequestLogEntry.outcome":
+		if e.ComplexityRoot.RequestLogEntry.Outcome == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestLogEntry.Outcome(childComplexity), true
+	case "RequestLogEntry.partner":
+		if e.ComplexityRoot.RequestLogEntry.Partner == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestLogEntry.Partner(childComplexity), true
+	case "RequestLogEntry.requestId":
+		if e.ComplexityRoot.RequestLogEntry.RequestID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestLogEntry.RequestID(childComplexity), true
+	case "RequestLogEntry.rootFields":
+		if e.ComplexityRoot.RequestLogEntry.RootFields == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestLogEntry.RootFields(childComplexity), true
+	case "RequestLogEntry.rows":
+		if e.ComplexityRoot.RequestLogEntry.Rows == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestLogEntry.Rows(childComplexity), true
 
 	case "ScopeTargetProgress.atDueDate":
 		if e.ComplexityRoot.ScopeTargetProgress.AtDueDate == nil {
@@ -2726,9 +3387,30 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
+			graphql.NewInputUnmarshaler("ConfirmAidEnrolmentInput", ec.unmarshalInputConfirmAidEnrolmentInput),
+			graphql.NewInputUnmarshaler("CreateFormationInput", ec.unmarshalInputCreateFormationInput),
+			graphql.NewInputUnmarshaler("CreateFundingAgreementInput", ec.unmarshalInputCreateFundingAgreementInput),
+			graphql.NewInputUnmarshaler("CreateLabellingCallInput", ec.unmarshalInputCreateLabellingCallInput),
+			graphql.NewInputUnmarshaler("CreateOrganisationInput", ec.unmarshalInputCreateOrganisationInput),
+			graphql.NewInputUnmarshaler("CreatePartnerInput", ec.unmarshalInputCreatePartnerInput),
+			graphql.NewInputUnmarshaler("CreateSeedGrantInput", ec.unmarshalInputCreateSeedGrantInput),
+			graphql.NewInputUnmarshaler("CreateSessionInput", ec.unmarshalInputCreateSessionInput),
+			graphql.NewInputUnmarshaler("DecideAidApplicationInput", ec.unmarshalInputDecideAidApplicationInput),
+			graphql.NewInputUnmarshaler("EnrolmentInput", ec.unmarshalInputEnrolmentInput),
 			graphql.NewInputUnmarshaler("FormationFilter", ec.unmarshalInputFormationFilter),
+			graphql.NewInputUnmarshaler("GrantEntitlementInput", ec.unmarshalInputGrantEntitlementInput),
+			graphql.NewInputUnmarshaler("GrantLabelInput", ec.unmarshalInputGrantLabelInput),
 			graphql.NewInputUnmarshaler("IndicatorFilter", ec.unmarshalInputIndicatorFilter),
+			graphql.NewInputUnmarshaler("IssueApiKeyInput", ec.unmarshalInputIssueApiKeyInput),
+			graphql.NewInputUnmarshaler("OutcomeInput", ec.unmarshalInputOutcomeInput),
+			graphql.NewInputUnmarshaler("RecordEnrolmentsInput", ec.unmarshalInputRecordEnrolmentsInput),
+			graphql.NewInputUnmarshaler("RecordOutcomesInput", ec.unmarshalInputRecordOutcomesInput),
+			graphql.NewInputUnmarshaler("RenewLabelInput", ec.unmarshalInputRenewLabelInput),
+			graphql.NewInputUnmarshaler("RevokeApiKeyInput", ec.unmarshalInputRevokeApiKeyInput),
+			graphql.NewInputUnmarshaler("RevokeEntitlementInput", ec.unmarshalInputRevokeEntitlementInput),
 			graphql.NewInputUnmarshaler("SessionFilter", ec.unmarshalInputSessionFilter),
+			graphql.NewInputUnmarshaler("UpdatePartnerInput", ec.unmarshalInputUpdatePartnerInput),
+			graphql.NewInputUnmarshaler("WithdrawLabelInput", ec.unmarshalInputWithdrawLabelInput),
 		)
 	}
 	first := true
@@ -2804,7 +3486,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema/indicators.graphqls" "schema/operations.graphqls"
+//go:embed "schema/admin.graphqls" "schema/audit.graphqls" "schema/indicators.graphqls" "schema/operations.graphqls" "schema/reporting.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -3912,8 +4594,11 @@ type Mutation {
   revokeCurrentKey: Boolean! @partner
 }
 `, BuiltIn: false},
+	{Name: "schema/admin.graphqls", Input: sourceData("schema/admin.graphqls"), BuiltIn: false},
+	{Name: "schema/audit.graphqls", Input: sourceData("schema/audit.graphqls"), BuiltIn: false},
 	{Name: "schema/indicators.graphqls", Input: sourceData("schema/indicators.graphqls"), BuiltIn: false},
 	{Name: "schema/operations.graphqls", Input: sourceData("schema/operations.graphqls"), BuiltIn: false},
+	{Name: "schema/reporting.graphqls", Input: sourceData("schema/reporting.graphqls"), BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
@@ -4003,6 +4688,74 @@ func (ec *executionContext) childFields_Amount(ctx context.Context, field graphq
 	return nil, fmt.Errorf("no field named %q was found under type Amount", field.Name)
 }
 
+func (ec *executionContext) childFields_ApiKey(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "prefix":
+		return ec.fieldContext_ApiKey_prefix(ctx, field)
+	case "partner":
+		return ec.fieldContext_ApiKey_partner(ctx, field)
+	case "label":
+		return ec.fieldContext_ApiKey_label(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_ApiKey_createdAt(ctx, field)
+	case "expiresAt":
+		return ec.fieldContext_ApiKey_expiresAt(ctx, field)
+	case "revokedAt":
+		return ec.fieldContext_ApiKey_revokedAt(ctx, field)
+	case "lastUsedAt":
+		return ec.fieldContext_ApiKey_lastUsedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ApiKey", field.Name)
+}
+
+func (ec *executionContext) childFields_ChangeLogConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_ChangeLogConnection_edges(ctx, field)
+	case "nodes":
+		return ec.fieldContext_ChangeLogConnection_nodes(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_ChangeLogConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_ChangeLogConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ChangeLogConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_ChangeLogEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_ChangeLogEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_ChangeLogEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ChangeLogEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_ChangeLogEntry(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "at":
+		return ec.fieldContext_ChangeLogEntry_at(ctx, field)
+	case "requestId":
+		return ec.fieldContext_ChangeLogEntry_requestId(ctx, field)
+	case "partner":
+		return ec.fieldContext_ChangeLogEntry_partner(ctx, field)
+	case "author":
+		return ec.fieldContext_ChangeLogEntry_author(ctx, field)
+	case "table":
+		return ec.fieldContext_ChangeLogEntry_table(ctx, field)
+	case "rowKey":
+		return ec.fieldContext_ChangeLogEntry_rowKey(ctx, field)
+	case "action":
+		return ec.fieldContext_ChangeLogEntry_action(ctx, field)
+	case "before":
+		return ec.fieldContext_ChangeLogEntry_before(ctx, field)
+	case "after":
+		return ec.fieldContext_ChangeLogEntry_after(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ChangeLogEntry", field.Name)
+}
+
 func (ec *executionContext) childFields_Count(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "value":
@@ -4087,6 +4840,20 @@ func (ec *executionContext) childFields_EnrolmentEdge(ctx context.Context, field
 		return ec.fieldContext_EnrolmentEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type EnrolmentEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_EnrolmentReport(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "inserted":
+		return ec.fieldContext_EnrolmentReport_inserted(ctx, field)
+	case "updated":
+		return ec.fieldContext_EnrolmentReport_updated(ctx, field)
+	case "unchanged":
+		return ec.fieldContext_EnrolmentReport_unchanged(ctx, field)
+	case "replayed":
+		return ec.fieldContext_EnrolmentReport_replayed(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EnrolmentReport", field.Name)
 }
 
 func (ec *executionContext) childFields_Entitlement(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4383,6 +5150,16 @@ func (ec *executionContext) childFields_IndicatorTable(ctx context.Context, fiel
 	return nil, fmt.Errorf("no field named %q was found under type IndicatorTable", field.Name)
 }
 
+func (ec *executionContext) childFields_IssuedApiKey(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "key":
+		return ec.fieldContext_IssuedApiKey_key(ctx, field)
+	case "apiKey":
+		return ec.fieldContext_IssuedApiKey_apiKey(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type IssuedApiKey", field.Name)
+}
+
 func (ec *executionContext) childFields_KeyFigures(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "listedFormations":
@@ -4525,6 +5302,16 @@ func (ec *executionContext) childFields_Outcome(ctx context.Context, field graph
 	return nil, fmt.Errorf("no field named %q was found under type Outcome", field.Name)
 }
 
+func (ec *executionContext) childFields_OutcomeReport(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "recorded":
+		return ec.fieldContext_OutcomeReport_recorded(ctx, field)
+	case "replayed":
+		return ec.fieldContext_OutcomeReport_replayed(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OutcomeReport", field.Name)
+}
+
 func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "hasNextPage":
@@ -4623,6 +5410,60 @@ func (ec *executionContext) childFields_Region(ctx context.Context, field graphq
 		return ec.fieldContext_Region_formations(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Region", field.Name)
+}
+
+func (ec *executionContext) childFields_RequestLogConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_RequestLogConnection_edges(ctx, field)
+	case "nodes":
+		return ec.fieldContext_RequestLogConnection_nodes(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_RequestLogConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_RequestLogConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RequestLogConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_RequestLogEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_RequestLogEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_RequestLogEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RequestLogEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_RequestLogEntry(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "at":
+		return ec.fieldContext_RequestLogEntry_at(ctx, field)
+	case "requestId":
+		return ec.fieldContext_RequestLogEntry_requestId(ctx, field)
+	case "partner":
+		return ec.fieldContext_RequestLogEntry_partner(ctx, field)
+	case "keyPrefix":
+		return ec.fieldContext_RequestLogEntry_keyPrefix(ctx, field)
+	case "operationName":
+		return ec.fieldContext_RequestLogEntry_operationName(ctx, field)
+	case "operationHash":
+		return ec.fieldContext_RequestLogEntry_operationHash(ctx, field)
+	case "level":
+		return ec.fieldContext_RequestLogEntry_level(ctx, field)
+	case "rootFields":
+		return ec.fieldContext_RequestLogEntry_rootFields(ctx, field)
+	case "rows":
+		return ec.fieldContext_RequestLogEntry_rows(ctx, field)
+	case "cells":
+		return ec.fieldContext_RequestLogEntry_cells(ctx, field)
+	case "durationMs":
+		return ec.fieldContext_RequestLogEntry_durationMs(ctx, field)
+	case "outcome":
+		return ec.fieldContext_RequestLogEntry_outcome(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RequestLogEntry", field.Name)
 }
 
 func (ec *executionContext) childFields_ScopeTargetProgress(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5005,6 +5846,202 @@ func (ec *executionContext) field_Formation_sessions_args(ctx context.Context, r
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_confirmAidEnrolment_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ConfirmAidEnrolmentInput, error) {
+			return ec.unmarshalNConfirmAidEnrolmentInput2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐConfirmAidEnrolmentInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createFormation_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreateFormationInput, error) {
+			return ec.unmarshalNCreateFormationInput2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐCreateFormationInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createFundingAgreement_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreateFundingAgreementInput, error) {
+			return ec.unmarshalNCreateFundingAgreementInput2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐCreateFundingAgreementInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createLabellingCall_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreateLabellingCallInput, error) {
+			return ec.unmarshalNCreateLabellingCallInput2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐCreateLabellingCallInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createOrganisation_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreateOrganisationInput, error) {
+			return ec.unmarshalNCreateOrganisationInput2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐCreateOrganisationInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createPartner_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreatePartnerInput, error) {
+			return ec.unmarshalNCreatePartnerInput2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐCreatePartnerInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createSeedGrant_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreateSeedGrantInput, error) {
+			return ec.unmarshalNCreateSeedGrantInput2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐCreateSeedGrantInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createSession_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreateSessionInput, error) {
+			return ec.unmarshalNCreateSessionInput2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐCreateSessionInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_decideAidApplication_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.DecideAidApplicationInput, error) {
+			return ec.unmarshalNDecideAidApplicationInput2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐDecideAidApplicationInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_grantEntitlement_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.GrantEntitlementInput, error) {
+			return ec.unmarshalNGrantEntitlementInput2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐGrantEntitlementInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_grantLabel_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.GrantLabelInput, error) {
+			return ec.unmarshalNGrantLabelInput2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐGrantLabelInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_issueApiKey_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.IssueAPIKeyInput, error) {
+			return ec.unmarshalNIssueApiKeyInput2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐIssueAPIKeyInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_recordEnrolments_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RecordEnrolmentsInput, error) {
+			return ec.unmarshalNRecordEnrolmentsInput2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐRecordEnrolmentsInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_recordOutcomes_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RecordOutcomesInput, error) {
+			return ec.unmarshalNRecordOutcomesInput2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐRecordOutcomesInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_registerOperation_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5035,6 +6072,48 @@ func (ec *executionContext) field_Mutation_registerOperation_args(ctx context.Co
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_renewLabel_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RenewLabelInput, error) {
+			return ec.unmarshalNRenewLabelInput2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐRenewLabelInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_revokeApiKey_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RevokeAPIKeyInput, error) {
+			return ec.unmarshalNRevokeApiKeyInput2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐRevokeAPIKeyInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_revokeEntitlement_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RevokeEntitlementInput, error) {
+			return ec.unmarshalNRevokeEntitlementInput2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐRevokeEntitlementInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_revokeOperation_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5046,6 +6125,34 @@ func (ec *executionContext) field_Mutation_revokeOperation_args(ctx context.Cont
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updatePartner_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpdatePartnerInput, error) {
+			return ec.unmarshalNUpdatePartnerInput2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐUpdatePartnerInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_withdrawLabel_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.WithdrawLabelInput, error) {
+			return ec.unmarshalNWithdrawLabelInput2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐWithdrawLabelInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
 	return args, nil
 }
 
@@ -5144,6 +6251,92 @@ func (ec *executionContext) field_Query_aidApplications_args(ctx context.Context
 		return nil, err
 	}
 	args["status"] = arg4
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_changeLog_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "table",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["table"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "rowKey",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["rowKey"] = arg5
+	arg6, err := graphql.ProcessArgField(ctx, rawArgs, "requestId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["requestId"] = arg6
+	arg7, err := graphql.ProcessArgField(ctx, rawArgs, "partnerId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["partnerId"] = arg7
+	arg8, err := graphql.ProcessArgField(ctx, rawArgs, "since",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["since"] = arg8
+	arg9, err := graphql.ProcessArgField(ctx, rawArgs, "until",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["until"] = arg9
 	return args, nil
 }
 
@@ -5534,6 +6727,76 @@ func (ec *executionContext) field_Query_region_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["code"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_requestLog_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "partnerId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["partnerId"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "requestId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["requestId"] = arg5
+	arg6, err := graphql.ProcessArgField(ctx, rawArgs, "since",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["since"] = arg6
+	arg7, err := graphql.ProcessArgField(ctx, rawArgs, "until",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["until"] = arg7
 	return args, nil
 }
 
@@ -6408,6 +7671,566 @@ func (ec *executionContext) fieldContext_Amount_confidential(_ context.Context, 
 	return graphql.NewScalarFieldContext("Amount", field, false, false, "Boolean")
 }
 
+func (ec *executionContext) _ApiKey_prefix(ctx context.Context, field graphql.CollectedField, obj *model.ApiKey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApiKey_prefix(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Prefix, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ApiKey_prefix(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ApiKey", field, false, false, "String")
+}
+
+func (ec *executionContext) _ApiKey_partner(ctx context.Context, field graphql.CollectedField, obj *model.ApiKey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApiKey_partner(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ApiKey().Partner(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Partner) graphql.Marshaler {
+			return ec.marshalNPartner2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐPartner(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ApiKey_partner(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ApiKey",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Partner(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ApiKey_label(ctx context.Context, field graphql.CollectedField, obj *model.ApiKey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApiKey_label(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Label, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ApiKey_label(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ApiKey", field, false, false, "String")
+}
+
+func (ec *executionContext) _ApiKey_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.ApiKey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApiKey_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ApiKey_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ApiKey", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ApiKey_expiresAt(ctx context.Context, field graphql.CollectedField, obj *model.ApiKey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApiKey_expiresAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiresAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ApiKey_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ApiKey", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ApiKey_revokedAt(ctx context.Context, field graphql.CollectedField, obj *model.ApiKey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApiKey_revokedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RevokedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ApiKey_revokedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ApiKey", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ApiKey_lastUsedAt(ctx context.Context, field graphql.CollectedField, obj *model.ApiKey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApiKey_lastUsedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastUsedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ApiKey_lastUsedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ApiKey", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ChangeLogConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.Connection[model.ChangeLogEntry]) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChangeLogConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Edge[model.ChangeLogEntry]) graphql.Marshaler {
+			return ec.marshalNChangeLogEdge2ᚕᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChangeLogConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ChangeLogConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ChangeLogEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ChangeLogConnection_nodes(ctx context.Context, field graphql.CollectedField, obj *model.Connection[model.ChangeLogEntry]) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChangeLogConnection_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nodes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ChangeLogEntry) graphql.Marshaler {
+			return ec.marshalNChangeLogEntry2ᚕᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐChangeLogEntryᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChangeLogConnection_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ChangeLogConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ChangeLogEntry(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ChangeLogConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.Connection[model.ChangeLogEntry]) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChangeLogConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChangeLogConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ChangeLogConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ChangeLogConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.Connection[model.ChangeLogEntry]) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChangeLogConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChangeLogConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChangeLogConnection", field, true, false, "Int")
+}
+
+func (ec *executionContext) _ChangeLogEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.Edge[model.ChangeLogEntry]) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChangeLogEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChangeLogEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChangeLogEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _ChangeLogEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.Edge[model.ChangeLogEntry]) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChangeLogEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ChangeLogEntry) graphql.Marshaler {
+			return ec.marshalNChangeLogEntry2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐChangeLogEntry(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChangeLogEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ChangeLogEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ChangeLogEntry(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ChangeLogEntry_at(ctx context.Context, field graphql.CollectedField, obj *model.ChangeLogEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChangeLogEntry_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChangeLogEntry_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChangeLogEntry", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ChangeLogEntry_requestId(ctx context.Context, field graphql.CollectedField, obj *model.ChangeLogEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChangeLogEntry_requestId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RequestID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ChangeLogEntry_requestId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChangeLogEntry", field, false, false, "String")
+}
+
+func (ec *executionContext) _ChangeLogEntry_partner(ctx context.Context, field graphql.CollectedField, obj *model.ChangeLogEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChangeLogEntry_partner(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ChangeLogEntry().Partner(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Partner) graphql.Marshaler {
+			return ec.marshalOPartner2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐPartner(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ChangeLogEntry_partner(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ChangeLogEntry",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Partner(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ChangeLogEntry_author(ctx context.Context, field graphql.CollectedField, obj *model.ChangeLogEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChangeLogEntry_author(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Author, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChangeLogEntry_author(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChangeLogEntry", field, false, false, "String")
+}
+
+func (ec *executionContext) _ChangeLogEntry_table(ctx context.Context, field graphql.CollectedField, obj *model.ChangeLogEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChangeLogEntry_table(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Table, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChangeLogEntry_table(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChangeLogEntry", field, false, false, "String")
+}
+
+func (ec *executionContext) _ChangeLogEntry_rowKey(ctx context.Context, field graphql.CollectedField, obj *model.ChangeLogEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChangeLogEntry_rowKey(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RowKey, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChangeLogEntry_rowKey(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChangeLogEntry", field, false, false, "String")
+}
+
+func (ec *executionContext) _ChangeLogEntry_action(ctx context.Context, field graphql.CollectedField, obj *model.ChangeLogEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChangeLogEntry_action(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Action, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.ChangeAction) graphql.Marshaler {
+			return ec.marshalNChangeAction2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐChangeAction(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChangeLogEntry_action(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChangeLogEntry", field, false, false, "ChangeAction")
+}
+
+func (ec *executionContext) _ChangeLogEntry_before(ctx context.Context, field graphql.CollectedField, obj *model.ChangeLogEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChangeLogEntry_before(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Before, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ChangeLogEntry_before(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChangeLogEntry", field, false, false, "String")
+}
+
+func (ec *executionContext) _ChangeLogEntry_after(ctx context.Context, field graphql.CollectedField, obj *model.ChangeLogEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChangeLogEntry_after(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.After, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ChangeLogEntry_after(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChangeLogEntry", field, false, false, "String")
+}
+
 func (ec *executionContext) _Count_value(ctx context.Context, field graphql.CollectedField, obj *model.Count) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7134,6 +8957,98 @@ func (ec *executionContext) fieldContext_EnrolmentEdge_node(_ context.Context, f
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _EnrolmentReport_inserted(ctx context.Context, field graphql.CollectedField, obj *model.EnrolmentReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EnrolmentReport_inserted(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Inserted, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EnrolmentReport_inserted(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EnrolmentReport", field, false, false, "Int")
+}
+
+func (ec *executionContext) _EnrolmentReport_updated(ctx context.Context, field graphql.CollectedField, obj *model.EnrolmentReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EnrolmentReport_updated(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Updated, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EnrolmentReport_updated(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EnrolmentReport", field, false, false, "Int")
+}
+
+func (ec *executionContext) _EnrolmentReport_unchanged(ctx context.Context, field graphql.CollectedField, obj *model.EnrolmentReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EnrolmentReport_unchanged(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Unchanged, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EnrolmentReport_unchanged(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EnrolmentReport", field, false, false, "Int")
+}
+
+func (ec *executionContext) _EnrolmentReport_replayed(ctx context.Context, field graphql.CollectedField, obj *model.EnrolmentReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EnrolmentReport_replayed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Replayed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EnrolmentReport_replayed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EnrolmentReport", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _Entitlement_id(ctx context.Context, field graphql.CollectedField, obj *model.Entitlement) (ret graphql.Marshaler) {
@@ -10319,6 +12234,61 @@ func (ec *executionContext) fieldContext_IndicatorTable_suppressedValues(_ conte
 	return graphql.NewScalarFieldContext("IndicatorTable", field, false, false, "Int")
 }
 
+func (ec *executionContext) _IssuedApiKey_key(ctx context.Context, field graphql.CollectedField, obj *model.IssuedApiKey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IssuedApiKey_key(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Key, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IssuedApiKey_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IssuedApiKey", field, false, false, "String")
+}
+
+func (ec *executionContext) _IssuedApiKey_apiKey(ctx context.Context, field graphql.CollectedField, obj *model.IssuedApiKey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IssuedApiKey_apiKey(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ApiKey, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ApiKey) graphql.Marshaler {
+			return ec.marshalNApiKey2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐApiKey(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IssuedApiKey_apiKey(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "IssuedApiKey",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ApiKey(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _KeyFigures_listedFormations(ctx context.Context, field graphql.CollectedField, obj *model.KeyFigures) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11099,6 +13069,874 @@ func (ec *executionContext) fieldContext_Mutation_revokeCurrentKey(_ context.Con
 	return graphql.NewScalarFieldContext("Mutation", field, true, true, "Boolean")
 }
 
+func (ec *executionContext) _Mutation_createOrganisation(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createOrganisation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateOrganisation(ctx, fc.Args["input"].(model.CreateOrganisationInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				allow, err := ec.unmarshalNPartnerKind2ᚕgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐPartnerKindᚄ(ctx, []any{"OPERATOR"})
+				if err != nil {
+					var zeroVal *model.Organisation
+					return zeroVal, err
+				}
+				if ec.Directives.Kinds == nil {
+					var zeroVal *model.Organisation
+					return zeroVal, errors.New("directive kinds is not implemented")
+				}
+				return ec.Directives.Kinds(ctx, nil, directive0, allow)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Organisation) graphql.Marshaler {
+			return ec.marshalOOrganisation2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐOrganisation(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createOrganisation(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Organisation(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createOrganisation_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createPartner(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createPartner(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreatePartner(ctx, fc.Args["input"].(model.CreatePartnerInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				allow, err := ec.unmarshalNPartnerKind2ᚕgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐPartnerKindᚄ(ctx, []any{"OPERATOR"})
+				if err != nil {
+					var zeroVal *model.Partner
+					return zeroVal, err
+				}
+				if ec.Directives.Kinds == nil {
+					var zeroVal *model.Partner
+					return zeroVal, errors.New("directive kinds is not implemented")
+				}
+				return ec.Directives.Kinds(ctx, nil, directive0, allow)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Partner) graphql.Marshaler {
+			return ec.marshalOPartner2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐPartner(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createPartner(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Partner(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createPartner_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updatePartner(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updatePartner(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdatePartner(ctx, fc.Args["input"].(model.UpdatePartnerInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				allow, err := ec.unmarshalNPartnerKind2ᚕgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐPartnerKindᚄ(ctx, []any{"OPERATOR"})
+				if err != nil {
+					var zeroVal *model.Partner
+					return zeroVal, err
+				}
+				if ec.Directives.Kinds == nil {
+					var zeroVal *model.Partner
+					return zeroVal, errors.New("directive kinds is not implemented")
+				}
+				return ec.Directives.Kinds(ctx, nil, directive0, allow)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Partner) graphql.Marshaler {
+			return ec.marshalOPartner2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐPartner(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updatePartner(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Partner(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updatePartner_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_issueApiKey(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_issueApiKey(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().IssueAPIKey(ctx, fc.Args["input"].(model.IssueAPIKeyInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				allow, err := ec.unmarshalNPartnerKind2ᚕgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐPartnerKindᚄ(ctx, []any{"OPERATOR"})
+				if err != nil {
+					var zeroVal *model.IssuedApiKey
+					return zeroVal, err
+				}
+				if ec.Directives.Kinds == nil {
+					var zeroVal *model.IssuedApiKey
+					return zeroVal, errors.New("directive kinds is not implemented")
+				}
+				return ec.Directives.Kinds(ctx, nil, directive0, allow)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.IssuedApiKey) graphql.Marshaler {
+			return ec.marshalOIssuedApiKey2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐIssuedApiKey(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_issueApiKey(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_IssuedApiKey(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_issueApiKey_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_revokeApiKey(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_revokeApiKey(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RevokeAPIKey(ctx, fc.Args["input"].(model.RevokeAPIKeyInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				allow, err := ec.unmarshalNPartnerKind2ᚕgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐPartnerKindᚄ(ctx, []any{"OPERATOR"})
+				if err != nil {
+					var zeroVal *model.ApiKey
+					return zeroVal, err
+				}
+				if ec.Directives.Kinds == nil {
+					var zeroVal *model.ApiKey
+					return zeroVal, errors.New("directive kinds is not implemented")
+				}
+				return ec.Directives.Kinds(ctx, nil, directive0, allow)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ApiKey) graphql.Marshaler {
+			return ec.marshalOApiKey2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐApiKey(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_revokeApiKey(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ApiKey(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_revokeApiKey_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_grantEntitlement(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_grantEntitlement(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().GrantEntitlement(ctx, fc.Args["input"].(model.GrantEntitlementInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				allow, err := ec.unmarshalNPartnerKind2ᚕgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐPartnerKindᚄ(ctx, []any{"OPERATOR"})
+				if err != nil {
+					var zeroVal *model.Entitlement
+					return zeroVal, err
+				}
+				if ec.Directives.Kinds == nil {
+					var zeroVal *model.Entitlement
+					return zeroVal, errors.New("directive kinds is not implemented")
+				}
+				return ec.Directives.Kinds(ctx, nil, directive0, allow)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Entitlement) graphql.Marshaler {
+			return ec.marshalOEntitlement2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐEntitlement(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_grantEntitlement(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Entitlement(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_grantEntitlement_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_revokeEntitlement(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_revokeEntitlement(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RevokeEntitlement(ctx, fc.Args["input"].(model.RevokeEntitlementInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				allow, err := ec.unmarshalNPartnerKind2ᚕgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐPartnerKindᚄ(ctx, []any{"OPERATOR"})
+				if err != nil {
+					var zeroVal *model.Entitlement
+					return zeroVal, err
+				}
+				if ec.Directives.Kinds == nil {
+					var zeroVal *model.Entitlement
+					return zeroVal, errors.New("directive kinds is not implemented")
+				}
+				return ec.Directives.Kinds(ctx, nil, directive0, allow)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Entitlement) graphql.Marshaler {
+			return ec.marshalOEntitlement2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐEntitlement(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_revokeEntitlement(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Entitlement(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_revokeEntitlement_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createFormation(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createFormation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateFormation(ctx, fc.Args["input"].(model.CreateFormationInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				allow, err := ec.unmarshalNPartnerKind2ᚕgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐPartnerKindᚄ(ctx, []any{"OPERATOR"})
+				if err != nil {
+					var zeroVal *model.Formation
+					return zeroVal, err
+				}
+				if ec.Directives.Kinds == nil {
+					var zeroVal *model.Formation
+					return zeroVal, errors.New("directive kinds is not implemented")
+				}
+				return ec.Directives.Kinds(ctx, nil, directive0, allow)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Formation) graphql.Marshaler {
+			return ec.marshalOFormation2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐFormation(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createFormation(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Formation(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createFormation_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createLabellingCall(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createLabellingCall(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateLabellingCall(ctx, fc.Args["input"].(model.CreateLabellingCallInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				allow, err := ec.unmarshalNPartnerKind2ᚕgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐPartnerKindᚄ(ctx, []any{"OPERATOR"})
+				if err != nil {
+					var zeroVal *model.LabellingCall
+					return zeroVal, err
+				}
+				if ec.Directives.Kinds == nil {
+					var zeroVal *model.LabellingCall
+					return zeroVal, errors.New("directive kinds is not implemented")
+				}
+				return ec.Directives.Kinds(ctx, nil, directive0, allow)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.LabellingCall) graphql.Marshaler {
+			return ec.marshalOLabellingCall2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐLabellingCall(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createLabellingCall(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LabellingCall(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createLabellingCall_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_grantLabel(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_grantLabel(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().GrantLabel(ctx, fc.Args["input"].(model.GrantLabelInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				allow, err := ec.unmarshalNPartnerKind2ᚕgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐPartnerKindᚄ(ctx, []any{"OPERATOR"})
+				if err != nil {
+					var zeroVal *model.Label
+					return zeroVal, err
+				}
+				if ec.Directives.Kinds == nil {
+					var zeroVal *model.Label
+					return zeroVal, errors.New("directive kinds is not implemented")
+				}
+				return ec.Directives.Kinds(ctx, nil, directive0, allow)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Label) graphql.Marshaler {
+			return ec.marshalOLabel2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐLabel(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_grantLabel(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Label(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_grantLabel_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_renewLabel(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_renewLabel(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RenewLabel(ctx, fc.Args["input"].(model.RenewLabelInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				allow, err := ec.unmarshalNPartnerKind2ᚕgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐPartnerKindᚄ(ctx, []any{"OPERATOR"})
+				if err != nil {
+					var zeroVal *model.Label
+					return zeroVal, err
+				}
+				if ec.Directives.Kinds == nil {
+					var zeroVal *model.Label
+					return zeroVal, errors.New("directive kinds is not implemented")
+				}
+				return ec.Directives.Kinds(ctx, nil, directive0, allow)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Label) graphql.Marshaler {
+			return ec.marshalOLabel2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐLabel(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_renewLabel(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Label(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_renewLabel_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_withdrawLabel(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_withdrawLabel(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().WithdrawLabel(ctx, fc.Args["input"].(model.WithdrawLabelInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				allow, err := ec.unmarshalNPartnerKind2ᚕgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐPartnerKindᚄ(ctx, []any{"OPERATOR"})
+				if err != nil {
+					var zeroVal *model.Label
+					return zeroVal, err
+				}
+				if ec.Directives.Kinds == nil {
+					var zeroVal *model.Label
+					return zeroVal, errors.New("directive kinds is not implemented")
+				}
+				return ec.Directives.Kinds(ctx, nil, directive0, allow)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Label) graphql.Marshaler {
+			return ec.marshalOLabel2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐLabel(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_withdrawLabel(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Label(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_withdrawLabel_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createFundingAgreement(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createFundingAgreement(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateFundingAgreement(ctx, fc.Args["input"].(model.CreateFundingAgreementInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				allow, err := ec.unmarshalNPartnerKind2ᚕgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐPartnerKindᚄ(ctx, []any{"OPERATOR"})
+				if err != nil {
+					var zeroVal *model.FundingAgreement
+					return zeroVal, err
+				}
+				if ec.Directives.Kinds == nil {
+					var zeroVal *model.FundingAgreement
+					return zeroVal, errors.New("directive kinds is not implemented")
+				}
+				return ec.Directives.Kinds(ctx, nil, directive0, allow)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.FundingAgreement) graphql.Marshaler {
+			return ec.marshalOFundingAgreement2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐFundingAgreement(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createFundingAgreement(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FundingAgreement(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createFundingAgreement_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createSeedGrant(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createSeedGrant(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateSeedGrant(ctx, fc.Args["input"].(model.CreateSeedGrantInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				allow, err := ec.unmarshalNPartnerKind2ᚕgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐPartnerKindᚄ(ctx, []any{"OPERATOR"})
+				if err != nil {
+					var zeroVal *model.SeedGrant
+					return zeroVal, err
+				}
+				if ec.Directives.Kinds == nil {
+					var zeroVal *model.SeedGrant
+					return zeroVal, errors.New("directive kinds is not implemented")
+				}
+				return ec.Directives.Kinds(ctx, nil, directive0, allow)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SeedGrant) graphql.Marshaler {
+			return ec.marshalOSeedGrant2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐSeedGrant(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createSeedGrant(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SeedGrant(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createSeedGrant_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_registerOperation(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11217,6 +14055,316 @@ func (ec *executionContext) fieldContext_Mutation_revokeOperation(ctx context.Co
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_revokeOperation_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createSession(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createSession(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateSession(ctx, fc.Args["input"].(model.CreateSessionInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				allow, err := ec.unmarshalNPartnerKind2ᚕgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐPartnerKindᚄ(ctx, []any{"ORGANISATION"})
+				if err != nil {
+					var zeroVal *model.Session
+					return zeroVal, err
+				}
+				if ec.Directives.Kinds == nil {
+					var zeroVal *model.Session
+					return zeroVal, errors.New("directive kinds is not implemented")
+				}
+				return ec.Directives.Kinds(ctx, nil, directive0, allow)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Session) graphql.Marshaler {
+			return ec.marshalOSession2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐSession(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createSession(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Session(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createSession_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_recordEnrolments(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_recordEnrolments(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RecordEnrolments(ctx, fc.Args["input"].(model.RecordEnrolmentsInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				allow, err := ec.unmarshalNPartnerKind2ᚕgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐPartnerKindᚄ(ctx, []any{"ORGANISATION"})
+				if err != nil {
+					var zeroVal *model.EnrolmentReport
+					return zeroVal, err
+				}
+				if ec.Directives.Kinds == nil {
+					var zeroVal *model.EnrolmentReport
+					return zeroVal, errors.New("directive kinds is not implemented")
+				}
+				return ec.Directives.Kinds(ctx, nil, directive0, allow)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.EnrolmentReport) graphql.Marshaler {
+			return ec.marshalOEnrolmentReport2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐEnrolmentReport(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_recordEnrolments(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EnrolmentReport(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_recordEnrolments_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_recordOutcomes(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_recordOutcomes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RecordOutcomes(ctx, fc.Args["input"].(model.RecordOutcomesInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				allow, err := ec.unmarshalNPartnerKind2ᚕgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐPartnerKindᚄ(ctx, []any{"ORGANISATION"})
+				if err != nil {
+					var zeroVal *model.OutcomeReport
+					return zeroVal, err
+				}
+				if ec.Directives.Kinds == nil {
+					var zeroVal *model.OutcomeReport
+					return zeroVal, errors.New("directive kinds is not implemented")
+				}
+				return ec.Directives.Kinds(ctx, nil, directive0, allow)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.OutcomeReport) graphql.Marshaler {
+			return ec.marshalOOutcomeReport2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐOutcomeReport(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_recordOutcomes(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OutcomeReport(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_recordOutcomes_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_confirmAidEnrolment(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_confirmAidEnrolment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ConfirmAidEnrolment(ctx, fc.Args["input"].(model.ConfirmAidEnrolmentInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				allow, err := ec.unmarshalNPartnerKind2ᚕgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐPartnerKindᚄ(ctx, []any{"ORGANISATION"})
+				if err != nil {
+					var zeroVal *model.AidApplication
+					return zeroVal, err
+				}
+				if ec.Directives.Kinds == nil {
+					var zeroVal *model.AidApplication
+					return zeroVal, errors.New("directive kinds is not implemented")
+				}
+				return ec.Directives.Kinds(ctx, nil, directive0, allow)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AidApplication) graphql.Marshaler {
+			return ec.marshalOAidApplication2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐAidApplication(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_confirmAidEnrolment(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AidApplication(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_confirmAidEnrolment_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_decideAidApplication(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_decideAidApplication(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DecideAidApplication(ctx, fc.Args["input"].(model.DecideAidApplicationInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				allow, err := ec.unmarshalNPartnerKind2ᚕgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐPartnerKindᚄ(ctx, []any{"CROUS"})
+				if err != nil {
+					var zeroVal *model.AidApplication
+					return zeroVal, err
+				}
+				if ec.Directives.Kinds == nil {
+					var zeroVal *model.AidApplication
+					return zeroVal, errors.New("directive kinds is not implemented")
+				}
+				return ec.Directives.Kinds(ctx, nil, directive0, allow)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AidApplication) graphql.Marshaler {
+			return ec.marshalOAidApplication2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐAidApplication(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_decideAidApplication(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AidApplication(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_decideAidApplication_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -11678,6 +14826,52 @@ func (ec *executionContext) _Outcome_recordedOn(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_Outcome_recordedOn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Outcome", field, false, false, "Date")
+}
+
+func (ec *executionContext) _OutcomeReport_recorded(ctx context.Context, field graphql.CollectedField, obj *model.OutcomeReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OutcomeReport_recorded(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Recorded, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OutcomeReport_recorded(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OutcomeReport", field, false, false, "Int")
+}
+
+func (ec *executionContext) _OutcomeReport_replayed(ctx context.Context, field graphql.CollectedField, obj *model.OutcomeReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OutcomeReport_replayed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Replayed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OutcomeReport_replayed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OutcomeReport", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
@@ -12995,6 +16189,125 @@ func (ec *executionContext) fieldContext_Query_entitlements(ctx context.Context,
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_requestLog(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_requestLog(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().RequestLog(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string), fc.Args["partnerId"].(*string), fc.Args["requestId"].(*string), fc.Args["since"].(*time.Time), fc.Args["until"].(*time.Time))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Partner == nil {
+					var zeroVal *model.Connection[model.RequestLogEntry]
+					return zeroVal, errors.New("directive partner is not implemented")
+				}
+				return ec.Directives.Partner(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Connection[model.RequestLogEntry]) graphql.Marshaler {
+			return ec.marshalORequestLogConnection2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐConnection(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_requestLog(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RequestLogConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_requestLog_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_changeLog(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_changeLog(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ChangeLog(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string), fc.Args["table"].(*string), fc.Args["rowKey"].(*string), fc.Args["requestId"].(*string), fc.Args["partnerId"].(*string), fc.Args["since"].(*time.Time), fc.Args["until"].(*time.Time))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				allow, err := ec.unmarshalNPartnerKind2ᚕgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐPartnerKindᚄ(ctx, []any{"OPERATOR"})
+				if err != nil {
+					var zeroVal *model.Connection[model.ChangeLogEntry]
+					return zeroVal, err
+				}
+				if ec.Directives.Kinds == nil {
+					var zeroVal *model.Connection[model.ChangeLogEntry]
+					return zeroVal, errors.New("directive kinds is not implemented")
+				}
+				return ec.Directives.Kinds(ctx, nil, directive0, allow)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Connection[model.ChangeLogEntry]) graphql.Marshaler {
+			return ec.marshalOChangeLogConnection2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐConnection(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_changeLog(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ChangeLogConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_changeLog_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_indicators(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -13480,6 +16793,465 @@ func (ec *executionContext) fieldContext_Region_formations(ctx context.Context, 
 		return fc, err
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _RequestLogConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.Connection[model.RequestLogEntry]) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestLogConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Edge[model.RequestLogEntry]) graphql.Marshaler {
+			return ec.marshalNRequestLogEdge2ᚕᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RequestLogConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RequestLogConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RequestLogEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RequestLogConnection_nodes(ctx context.Context, field graphql.CollectedField, obj *model.Connection[model.RequestLogEntry]) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestLogConnection_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nodes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.RequestLogEntry) graphql.Marshaler {
+			return ec.marshalNRequestLogEntry2ᚕᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐRequestLogEntryᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RequestLogConnection_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RequestLogConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RequestLogEntry(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RequestLogConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.Connection[model.RequestLogEntry]) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestLogConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RequestLogConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RequestLogConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RequestLogConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.Connection[model.RequestLogEntry]) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestLogConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RequestLogConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RequestLogConnection", field, true, false, "Int")
+}
+
+func (ec *executionContext) _RequestLogEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.Edge[model.RequestLogEntry]) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestLogEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RequestLogEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RequestLogEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _RequestLogEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.Edge[model.RequestLogEntry]) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestLogEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RequestLogEntry) graphql.Marshaler {
+			return ec.marshalNRequestLogEntry2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐRequestLogEntry(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RequestLogEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RequestLogEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RequestLogEntry(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RequestLogEntry_at(ctx context.Context, field graphql.CollectedField, obj *model.RequestLogEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestLogEntry_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RequestLogEntry_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RequestLogEntry", field, false, false, "Time")
+}
+
+func (ec *executionContext) _RequestLogEntry_requestId(ctx context.Context, field graphql.CollectedField, obj *model.RequestLogEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestLogEntry_requestId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RequestID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RequestLogEntry_requestId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RequestLogEntry", field, false, false, "String")
+}
+
+func (ec *executionContext) _RequestLogEntry_partner(ctx context.Context, field graphql.CollectedField, obj *model.RequestLogEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestLogEntry_partner(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.RequestLogEntry().Partner(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Partner) graphql.Marshaler {
+			return ec.marshalOPartner2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐPartner(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RequestLogEntry_partner(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RequestLogEntry",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Partner(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RequestLogEntry_keyPrefix(ctx context.Context, field graphql.CollectedField, obj *model.RequestLogEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestLogEntry_keyPrefix(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.KeyPrefix, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RequestLogEntry_keyPrefix(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RequestLogEntry", field, false, false, "String")
+}
+
+func (ec *executionContext) _RequestLogEntry_operationName(ctx context.Context, field graphql.CollectedField, obj *model.RequestLogEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestLogEntry_operationName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OperationName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RequestLogEntry_operationName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RequestLogEntry", field, false, false, "String")
+}
+
+func (ec *executionContext) _RequestLogEntry_operationHash(ctx context.Context, field graphql.CollectedField, obj *model.RequestLogEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestLogEntry_operationHash(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OperationHash, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RequestLogEntry_operationHash(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RequestLogEntry", field, false, false, "String")
+}
+
+func (ec *executionContext) _RequestLogEntry_level(ctx context.Context, field graphql.CollectedField, obj *model.RequestLogEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestLogEntry_level(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Level, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AccessLevel) graphql.Marshaler {
+			return ec.marshalOAccessLevel2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐAccessLevel(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RequestLogEntry_level(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RequestLogEntry", field, false, false, "AccessLevel")
+}
+
+func (ec *executionContext) _RequestLogEntry_rootFields(ctx context.Context, field graphql.CollectedField, obj *model.RequestLogEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestLogEntry_rootFields(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RootFields, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RequestLogEntry_rootFields(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RequestLogEntry", field, false, false, "String")
+}
+
+func (ec *executionContext) _RequestLogEntry_rows(ctx context.Context, field graphql.CollectedField, obj *model.RequestLogEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestLogEntry_rows(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rows, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RequestLogEntry_rows(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RequestLogEntry", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RequestLogEntry_cells(ctx context.Context, field graphql.CollectedField, obj *model.RequestLogEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestLogEntry_cells(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cells, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RequestLogEntry_cells(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RequestLogEntry", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RequestLogEntry_durationMs(ctx context.Context, field graphql.CollectedField, obj *model.RequestLogEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestLogEntry_durationMs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DurationMs, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RequestLogEntry_durationMs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RequestLogEntry", field, false, false, "Float")
+}
+
+func (ec *executionContext) _RequestLogEntry_outcome(ctx context.Context, field graphql.CollectedField, obj *model.RequestLogEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestLogEntry_outcome(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Outcome, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RequestLogEntry_outcome(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RequestLogEntry", field, false, false, "String")
 }
 
 func (ec *executionContext) _ScopeTargetProgress_code(ctx context.Context, field graphql.CollectedField, obj *model.ScopeTargetProgress) (ret graphql.Marshaler) {
@@ -15870,6 +19642,878 @@ func (ec *executionContext) fieldContext___Type_isOneOf(_ context.Context, field
 
 // region    **************************** input.gotpl *****************************
 
+func (ec *executionContext) unmarshalInputConfirmAidEnrolmentInput(ctx context.Context, obj any) (model.ConfirmAidEnrolmentInput, error) {
+	var it model.ConfirmAidEnrolmentInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"applicationId", "confirmedOn"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "applicationId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("applicationId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ApplicationID = data
+		case "confirmedOn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("confirmedOn"))
+			data, err := ec.unmarshalODate2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐDate(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ConfirmedOn = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalConfirmAidEnrolmentInput unmarshals raw into the ConfirmAidEnrolmentInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalConfirmAidEnrolmentInput(ctx context.Context, raw any) (model.ConfirmAidEnrolmentInput, error) {
+	var out model.ConfirmAidEnrolmentInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ConfirmAidEnrolmentInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCreateFormationInput(ctx context.Context, obj any) (model.CreateFormationInput, error) {
+	var it model.CreateFormationInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"organisationSiret", "title", "jobFamily", "certificationCode", "certificationLevel", "durationMonths", "deliveryMode", "freeOfCharge", "seats", "address", "postcode", "city", "departmentCode", "qpvCode", "latitude", "longitude"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "organisationSiret":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("organisationSiret"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OrganisationSiret = data
+		case "title":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("title"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Title = data
+		case "jobFamily":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("jobFamily"))
+			data, err := ec.unmarshalNJobFamily2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐJobFamily(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.JobFamily = data
+		case "certificationCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("certificationCode"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CertificationCode = data
+		case "certificationLevel":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("certificationLevel"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CertificationLevel = data
+		case "durationMonths":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("durationMonths"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DurationMonths = data
+		case "deliveryMode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("deliveryMode"))
+			data, err := ec.unmarshalNDeliveryMode2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐDeliveryMode(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DeliveryMode = data
+		case "freeOfCharge":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("freeOfCharge"))
+			data, err := ec.unmarshalNBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FreeOfCharge = data
+		case "seats":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("seats"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Seats = data
+		case "address":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("address"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Address = data
+		case "postcode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("postcode"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Postcode = data
+		case "city":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("city"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.City = data
+		case "departmentCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("departmentCode"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DepartmentCode = data
+		case "qpvCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("qpvCode"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.QpvCode = data
+		case "latitude":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("latitude"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Latitude = data
+		case "longitude":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("longitude"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Longitude = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreateFormationInput unmarshals raw into the CreateFormationInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateFormationInput(ctx context.Context, raw any) (model.CreateFormationInput, error) {
+	var out model.CreateFormationInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateFormationInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCreateFundingAgreementInput(ctx context.Context, obj any) (model.CreateFundingAgreementInput, error) {
+	var it model.CreateFundingAgreementInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"partnerId", "reference", "title", "scope", "regionCode", "departmentCode", "organisationId", "formationId", "labellingCallId", "amountEur", "validFrom", "validUntil"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "partnerId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("partnerId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PartnerID = data
+		case "reference":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reference"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reference = data
+		case "title":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("title"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Title = data
+		case "scope":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("scope"))
+			data, err := ec.unmarshalNAgreementScope2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐAgreementScope(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Scope = data
+		case "regionCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("regionCode"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RegionCode = data
+		case "departmentCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("departmentCode"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DepartmentCode = data
+		case "organisationId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("organisationId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OrganisationID = data
+		case "formationId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("formationId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FormationID = data
+		case "labellingCallId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("labellingCallId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LabellingCallID = data
+		case "amountEur":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("amountEur"))
+			data, err := ec.unmarshalNFloat2float64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AmountEur = data
+		case "validFrom":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("validFrom"))
+			data, err := ec.unmarshalNDate2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐDate(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ValidFrom = data
+		case "validUntil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("validUntil"))
+			data, err := ec.unmarshalNDate2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐDate(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ValidUntil = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreateFundingAgreementInput unmarshals raw into the CreateFundingAgreementInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateFundingAgreementInput(ctx context.Context, raw any) (model.CreateFundingAgreementInput, error) {
+	var out model.CreateFundingAgreementInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateFundingAgreementInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCreateLabellingCallInput(ctx context.Context, obj any) (model.CreateLabellingCallInput, error) {
+	var it model.CreateLabellingCallInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"code", "name", "programme", "openedOn", "closedOn", "resultsOn", "envelopeEur"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "code":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("code"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Code = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "programme":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("programme"))
+			data, err := ec.unmarshalNProgramme2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐProgramme(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Programme = data
+		case "openedOn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("openedOn"))
+			data, err := ec.unmarshalNDate2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐDate(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OpenedOn = data
+		case "closedOn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("closedOn"))
+			data, err := ec.unmarshalNDate2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐDate(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ClosedOn = data
+		case "resultsOn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resultsOn"))
+			data, err := ec.unmarshalODate2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐDate(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ResultsOn = data
+		case "envelopeEur":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("envelopeEur"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EnvelopeEur = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreateLabellingCallInput unmarshals raw into the CreateLabellingCallInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateLabellingCallInput(ctx context.Context, raw any) (model.CreateLabellingCallInput, error) {
+	var out model.CreateLabellingCallInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateLabellingCallInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCreateOrganisationInput(ctx context.Context, obj any) (model.CreateOrganisationInput, error) {
+	var it model.CreateOrganisationInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"siret", "name", "legalStatus", "city", "departmentCode"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "siret":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("siret"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Siret = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "legalStatus":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("legalStatus"))
+			data, err := ec.unmarshalNLegalStatus2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐLegalStatus(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LegalStatus = data
+		case "city":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("city"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.City = data
+		case "departmentCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("departmentCode"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DepartmentCode = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreateOrganisationInput unmarshals raw into the CreateOrganisationInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateOrganisationInput(ctx context.Context, raw any) (model.CreateOrganisationInput, error) {
+	var out model.CreateOrganisationInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateOrganisationInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCreatePartnerInput(ctx context.Context, obj any) (model.CreatePartnerInput, error) {
+	var it model.CreatePartnerInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"slug", "name", "kind", "regionCode", "organisationId", "departmentCodes"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "slug":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("slug"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Slug = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalNPartnerKind2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐPartnerKind(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "regionCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("regionCode"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RegionCode = data
+		case "organisationId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("organisationId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OrganisationID = data
+		case "departmentCodes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("departmentCodes"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DepartmentCodes = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreatePartnerInput unmarshals raw into the CreatePartnerInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreatePartnerInput(ctx context.Context, raw any) (model.CreatePartnerInput, error) {
+	var out model.CreatePartnerInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreatePartnerInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCreateSeedGrantInput(ctx context.Context, obj any) (model.CreateSeedGrantInput, error) {
+	var it model.CreateSeedGrantInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["justified"]; !present {
+		asMap["justified"] = false
+	}
+
+	fieldsInOrder := [...]string{"labelId", "amountEur", "budgetShare", "sessionsCovered", "conventionSignedOn", "justified"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "labelId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("labelId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LabelID = data
+		case "amountEur":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("amountEur"))
+			data, err := ec.unmarshalNFloat2float64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AmountEur = data
+		case "budgetShare":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetShare"))
+			data, err := ec.unmarshalNFloat2float64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BudgetShare = data
+		case "sessionsCovered":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sessionsCovered"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SessionsCovered = data
+		case "conventionSignedOn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("conventionSignedOn"))
+			data, err := ec.unmarshalNDate2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐDate(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ConventionSignedOn = data
+		case "justified":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("justified"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Justified = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreateSeedGrantInput unmarshals raw into the CreateSeedGrantInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateSeedGrantInput(ctx context.Context, raw any) (model.CreateSeedGrantInput, error) {
+	var out model.CreateSeedGrantInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateSeedGrantInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCreateSessionInput(ctx context.Context, obj any) (model.CreateSessionInput, error) {
+	var it model.CreateSessionInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"formationId", "startOn", "endOn", "plannedSeats"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "formationId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("formationId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FormationID = data
+		case "startOn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("startOn"))
+			data, err := ec.unmarshalNDate2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐDate(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StartOn = data
+		case "endOn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("endOn"))
+			data, err := ec.unmarshalNDate2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐDate(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EndOn = data
+		case "plannedSeats":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("plannedSeats"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PlannedSeats = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreateSessionInput unmarshals raw into the CreateSessionInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateSessionInput(ctx context.Context, raw any) (model.CreateSessionInput, error) {
+	var out model.CreateSessionInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateSessionInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputDecideAidApplicationInput(ctx context.Context, obj any) (model.DecideAidApplicationInput, error) {
+	var it model.DecideAidApplicationInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"applicationId", "status", "decidedOn", "echelon", "months", "refusalReason"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "applicationId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("applicationId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ApplicationID = data
+		case "status":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
+			data, err := ec.unmarshalNAidStatus2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐAidStatus(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Status = data
+		case "decidedOn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("decidedOn"))
+			data, err := ec.unmarshalODate2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐDate(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DecidedOn = data
+		case "echelon":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("echelon"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Echelon = data
+		case "months":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("months"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Months = data
+		case "refusalReason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("refusalReason"))
+			data, err := ec.unmarshalORefusalReason2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐRefusalReason(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RefusalReason = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalDecideAidApplicationInput unmarshals raw into the DecideAidApplicationInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalDecideAidApplicationInput(ctx context.Context, raw any) (model.DecideAidApplicationInput, error) {
+	var out model.DecideAidApplicationInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "DecideAidApplicationInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputEnrolmentInput(ctx context.Context, obj any) (model.EnrolmentInput, error) {
+	var it model.EnrolmentInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"sessionId", "learnerRef", "enrolledOn", "sex", "ageBand", "qualification", "priorSituation", "qpvResident", "completion", "certificationObtained"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "sessionId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sessionId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SessionID = data
+		case "learnerRef":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("learnerRef"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LearnerRef = data
+		case "enrolledOn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("enrolledOn"))
+			data, err := ec.unmarshalNDate2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐDate(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EnrolledOn = data
+		case "sex":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sex"))
+			data, err := ec.unmarshalNSex2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐSex(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Sex = data
+		case "ageBand":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ageBand"))
+			data, err := ec.unmarshalNAgeBand2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐAgeBand(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AgeBand = data
+		case "qualification":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("qualification"))
+			data, err := ec.unmarshalNQualification2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐQualification(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Qualification = data
+		case "priorSituation":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("priorSituation"))
+			data, err := ec.unmarshalNPriorSituation2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐPriorSituation(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PriorSituation = data
+		case "qpvResident":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("qpvResident"))
+			data, err := ec.unmarshalNBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.QpvResident = data
+		case "completion":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("completion"))
+			data, err := ec.unmarshalNCompletion2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐCompletion(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Completion = data
+		case "certificationObtained":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("certificationObtained"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CertificationObtained = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalEnrolmentInput unmarshals raw into the EnrolmentInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalEnrolmentInput(ctx context.Context, raw any) (model.EnrolmentInput, error) {
+	var out model.EnrolmentInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "EnrolmentInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputFormationFilter(ctx context.Context, obj any) (model.FormationFilter, error) {
 	var it model.FormationFilter
 	if obj == nil {
@@ -15975,6 +20619,206 @@ func UnmarshalFormationFilter(ctx context.Context, raw any) (model.FormationFilt
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputGrantEntitlementInput(ctx context.Context, obj any) (model.GrantEntitlementInput, error) {
+	var it model.GrantEntitlementInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["trustedOnly"]; !present {
+		asMap["trustedOnly"] = false
+	}
+
+	fieldsInOrder := [...]string{"partnerId", "scope", "regionCode", "departmentCode", "organisationId", "formationId", "fundingAgreementId", "labellingCallId", "level", "validFrom", "validUntil", "purpose", "kThreshold", "trustedOnly"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "partnerId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("partnerId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PartnerID = data
+		case "scope":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("scope"))
+			data, err := ec.unmarshalNEntitlementScope2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐEntitlementScope(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Scope = data
+		case "regionCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("regionCode"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RegionCode = data
+		case "departmentCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("departmentCode"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DepartmentCode = data
+		case "organisationId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("organisationId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OrganisationID = data
+		case "formationId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("formationId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FormationID = data
+		case "fundingAgreementId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fundingAgreementId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FundingAgreementID = data
+		case "labellingCallId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("labellingCallId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LabellingCallID = data
+		case "level":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("level"))
+			data, err := ec.unmarshalNAccessLevel2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐAccessLevel(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Level = data
+		case "validFrom":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("validFrom"))
+			data, err := ec.unmarshalODate2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐDate(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ValidFrom = data
+		case "validUntil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("validUntil"))
+			data, err := ec.unmarshalODate2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐDate(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ValidUntil = data
+		case "purpose":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("purpose"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Purpose = data
+		case "kThreshold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kThreshold"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.KThreshold = data
+		case "trustedOnly":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("trustedOnly"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TrustedOnly = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalGrantEntitlementInput unmarshals raw into the GrantEntitlementInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalGrantEntitlementInput(ctx context.Context, raw any) (model.GrantEntitlementInput, error) {
+	var out model.GrantEntitlementInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "GrantEntitlementInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputGrantLabelInput(ctx context.Context, obj any) (model.GrantLabelInput, error) {
+	var it model.GrantLabelInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"formationId", "callId", "grantedOn", "validUntil"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "formationId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("formationId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FormationID = data
+		case "callId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("callId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CallID = data
+		case "grantedOn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("grantedOn"))
+			data, err := ec.unmarshalNDate2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐDate(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GrantedOn = data
+		case "validUntil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("validUntil"))
+			data, err := ec.unmarshalNDate2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐDate(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ValidUntil = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalGrantLabelInput unmarshals raw into the GrantLabelInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalGrantLabelInput(ctx context.Context, raw any) (model.GrantLabelInput, error) {
+	var out model.GrantLabelInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "GrantLabelInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputIndicatorFilter(ctx context.Context, obj any) (model.IndicatorFilter, error) {
 	var it model.IndicatorFilter
 	if obj == nil {
@@ -16059,6 +20903,370 @@ func UnmarshalIndicatorFilter(ctx context.Context, raw any) (model.IndicatorFilt
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputIssueApiKeyInput(ctx context.Context, obj any) (model.IssueAPIKeyInput, error) {
+	var it model.IssueAPIKeyInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"partnerId", "label", "expiresAt"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "partnerId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("partnerId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PartnerID = data
+		case "label":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("label"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Label = data
+		case "expiresAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("expiresAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExpiresAt = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalIssueApiKeyInput unmarshals raw into the IssueApiKeyInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalIssueApiKeyInput(ctx context.Context, raw any) (model.IssueAPIKeyInput, error) {
+	var out model.IssueAPIKeyInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "IssueApiKeyInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputOutcomeInput(ctx context.Context, obj any) (model.OutcomeInput, error) {
+	var it model.OutcomeInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"enrolmentId", "measuredAt", "situation", "recordedOn"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "enrolmentId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("enrolmentId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EnrolmentID = data
+		case "measuredAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("measuredAt"))
+			data, err := ec.unmarshalNOutcomeTime2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐOutcomeTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MeasuredAt = data
+		case "situation":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("situation"))
+			data, err := ec.unmarshalNSituation2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐSituation(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Situation = data
+		case "recordedOn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("recordedOn"))
+			data, err := ec.unmarshalNDate2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐDate(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RecordedOn = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalOutcomeInput unmarshals raw into the OutcomeInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalOutcomeInput(ctx context.Context, raw any) (model.OutcomeInput, error) {
+	var out model.OutcomeInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "OutcomeInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputRecordEnrolmentsInput(ctx context.Context, obj any) (model.RecordEnrolmentsInput, error) {
+	var it model.RecordEnrolmentsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"idempotencyKey", "enrolments"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = data
+		case "enrolments":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("enrolments"))
+			data, err := ec.unmarshalNEnrolmentInput2ᚕᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐEnrolmentInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Enrolments = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRecordEnrolmentsInput unmarshals raw into the RecordEnrolmentsInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRecordEnrolmentsInput(ctx context.Context, raw any) (model.RecordEnrolmentsInput, error) {
+	var out model.RecordEnrolmentsInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RecordEnrolmentsInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputRecordOutcomesInput(ctx context.Context, obj any) (model.RecordOutcomesInput, error) {
+	var it model.RecordOutcomesInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"idempotencyKey", "outcomes"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = data
+		case "outcomes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outcomes"))
+			data, err := ec.unmarshalNOutcomeInput2ᚕᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐOutcomeInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Outcomes = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRecordOutcomesInput unmarshals raw into the RecordOutcomesInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRecordOutcomesInput(ctx context.Context, raw any) (model.RecordOutcomesInput, error) {
+	var out model.RecordOutcomesInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RecordOutcomesInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputRenewLabelInput(ctx context.Context, obj any) (model.RenewLabelInput, error) {
+	var it model.RenewLabelInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"labelId", "callId", "grantedOn", "validUntil"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "labelId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("labelId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LabelID = data
+		case "callId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("callId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CallID = data
+		case "grantedOn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("grantedOn"))
+			data, err := ec.unmarshalNDate2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐDate(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GrantedOn = data
+		case "validUntil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("validUntil"))
+			data, err := ec.unmarshalNDate2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐDate(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ValidUntil = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRenewLabelInput unmarshals raw into the RenewLabelInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRenewLabelInput(ctx context.Context, raw any) (model.RenewLabelInput, error) {
+	var out model.RenewLabelInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RenewLabelInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputRevokeApiKeyInput(ctx context.Context, obj any) (model.RevokeAPIKeyInput, error) {
+	var it model.RevokeAPIKeyInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"prefix"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "prefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("prefix"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Prefix = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRevokeApiKeyInput unmarshals raw into the RevokeApiKeyInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRevokeApiKeyInput(ctx context.Context, raw any) (model.RevokeAPIKeyInput, error) {
+	var out model.RevokeAPIKeyInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RevokeApiKeyInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputRevokeEntitlementInput(ctx context.Context, obj any) (model.RevokeEntitlementInput, error) {
+	var it model.RevokeEntitlementInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRevokeEntitlementInput unmarshals raw into the RevokeEntitlementInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRevokeEntitlementInput(ctx context.Context, raw any) (model.RevokeEntitlementInput, error) {
+	var out model.RevokeEntitlementInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RevokeEntitlementInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputSessionFilter(ctx context.Context, obj any) (model.SessionFilter, error) {
 	var it model.SessionFilter
 	if obj == nil {
@@ -16119,6 +21327,111 @@ func (ec *executionContext) unmarshalInputSessionFilter(ctx context.Context, obj
 func UnmarshalSessionFilter(ctx context.Context, raw any) (model.SessionFilter, error) {
 	var out model.SessionFilter
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "SessionFilter", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputUpdatePartnerInput(ctx context.Context, obj any) (model.UpdatePartnerInput, error) {
+	var it model.UpdatePartnerInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "name", "regionCode"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "regionCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("regionCode"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RegionCode = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpdatePartnerInput unmarshals raw into the UpdatePartnerInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdatePartnerInput(ctx context.Context, raw any) (model.UpdatePartnerInput, error) {
+	var out model.UpdatePartnerInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdatePartnerInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputWithdrawLabelInput(ctx context.Context, obj any) (model.WithdrawLabelInput, error) {
+	var it model.WithdrawLabelInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"labelId", "withdrawnOn"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "labelId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("labelId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LabelID = data
+		case "withdrawnOn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("withdrawnOn"))
+			data, err := ec.unmarshalODate2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐDate(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.WithdrawnOn = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalWithdrawLabelInput unmarshals raw into the WithdrawLabelInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalWithdrawLabelInput(ctx context.Context, raw any) (model.WithdrawLabelInput, error) {
+	var out model.WithdrawLabelInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "WithdrawLabelInput", raw, &out)
 	return out, err
 }
 
@@ -16476,6 +21789,231 @@ func (ec *executionContext) _Amount(ctx context.Context, sel ast.SelectionSet, o
 	return out
 }
 
+var apiKeyImplementors = []string{"ApiKey"}
+
+func (ec *executionContext) _ApiKey(ctx context.Context, sel ast.SelectionSet, obj *model.ApiKey) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, apiKeyImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ApiKey")
+		case "prefix":
+			out.Values[i] = ec._ApiKey_prefix(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "partner":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ApiKey_partner(ctx, field, obj)
+				})
+		case "label":
+			out.Values[i] = ec._ApiKey_label(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._ApiKey_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "expiresAt":
+			out.Values[i] = ec._ApiKey_expiresAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "revokedAt":
+			out.Values[i] = ec._ApiKey_revokedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "lastUsedAt":
+			out.Values[i] = ec._ApiKey_lastUsedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var changeLogConnectionImplementors = []string{"ChangeLogConnection"}
+
+func (ec *executionContext) _ChangeLogConnection(ctx context.Context, sel ast.SelectionSet, obj *model.Connection[model.ChangeLogEntry]) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, changeLogConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ChangeLogConnection")
+		case "edges":
+			out.Values[i] = ec._ChangeLogConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "nodes":
+			out.Values[i] = ec._ChangeLogConnection_nodes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "pageInfo":
+			out.Values[i] = ec._ChangeLogConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "totalCount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ChangeLogConnection_totalCount(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var changeLogEdgeImplementors = []string{"ChangeLogEdge"}
+
+func (ec *executionContext) _ChangeLogEdge(ctx context.Context, sel ast.SelectionSet, obj *model.Edge[model.ChangeLogEntry]) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, changeLogEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ChangeLogEdge")
+		case "cursor":
+			out.Values[i] = ec._ChangeLogEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._ChangeLogEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var changeLogEntryImplementors = []string{"ChangeLogEntry"}
+
+func (ec *executionContext) _ChangeLogEntry(ctx context.Context, sel ast.SelectionSet, obj *model.ChangeLogEntry) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, changeLogEntryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ChangeLogEntry")
+		case "at":
+			out.Values[i] = ec._ChangeLogEntry_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "requestId":
+			out.Values[i] = ec._ChangeLogEntry_requestId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "partner":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ChangeLogEntry_partner(ctx, field, obj)
+				})
+		case "author":
+			out.Values[i] = ec._ChangeLogEntry_author(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "table":
+			out.Values[i] = ec._ChangeLogEntry_table(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "rowKey":
+			out.Values[i] = ec._ChangeLogEntry_rowKey(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "action":
+			out.Values[i] = ec._ChangeLogEntry_action(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "before":
+			out.Values[i] = ec._ChangeLogEntry_before(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "after":
+			out.Values[i] = ec._ChangeLogEntry_after(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var countImplementors = []string{"Count"}
 
 func (ec *executionContext) _Count(ctx context.Context, sel ast.SelectionSet, obj *model.Count) graphql.Marshaler {
@@ -16742,6 +22280,54 @@ func (ec *executionContext) _EnrolmentEdge(ctx context.Context, sel ast.Selectio
 			}
 		case "node":
 			out.Values[i] = ec._EnrolmentEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var enrolmentReportImplementors = []string{"EnrolmentReport"}
+
+func (ec *executionContext) _EnrolmentReport(ctx context.Context, sel ast.SelectionSet, obj *model.EnrolmentReport) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, enrolmentReportImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("EnrolmentReport")
+		case "inserted":
+			out.Values[i] = ec._EnrolmentReport_inserted(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updated":
+			out.Values[i] = ec._EnrolmentReport_updated(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unchanged":
+			out.Values[i] = ec._EnrolmentReport_unchanged(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "replayed":
+			out.Values[i] = ec._EnrolmentReport_replayed(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -17664,6 +23250,44 @@ func (ec *executionContext) _IndicatorTable(ctx context.Context, sel ast.Selecti
 	return out
 }
 
+var issuedApiKeyImplementors = []string{"IssuedApiKey"}
+
+func (ec *executionContext) _IssuedApiKey(ctx context.Context, sel ast.SelectionSet, obj *model.IssuedApiKey) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, issuedApiKeyImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("IssuedApiKey")
+		case "key":
+			out.Values[i] = ec._IssuedApiKey_key(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "apiKey":
+			out.Values[i] = ec._IssuedApiKey_apiKey(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var keyFiguresImplementors = []string{"KeyFigures"}
 
 func (ec *executionContext) _KeyFigures(ctx context.Context, sel ast.SelectionSet, obj *model.KeyFigures) graphql.Marshaler {
@@ -17955,6 +23579,104 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "createOrganisation":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createOrganisation(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "createPartner":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createPartner(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "updatePartner":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updatePartner(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "issueApiKey":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_issueApiKey(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "revokeApiKey":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_revokeApiKey(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "grantEntitlement":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_grantEntitlement(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "revokeEntitlement":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_revokeEntitlement(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "createFormation":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createFormation(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "createLabellingCall":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createLabellingCall(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "grantLabel":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_grantLabel(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "renewLabel":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_renewLabel(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "withdrawLabel":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_withdrawLabel(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "createFundingAgreement":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createFundingAgreement(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "createSeedGrant":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createSeedGrant(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		case "registerOperation":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_registerOperation(ctx, field)
@@ -17967,6 +23689,41 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 				return ec._Mutation_revokeOperation(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createSession":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createSession(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "recordEnrolments":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_recordEnrolments(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "recordOutcomes":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_recordOutcomes(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "confirmAidEnrolment":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_confirmAidEnrolment(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "decideAidApplication":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_decideAidApplication(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -18166,6 +23923,44 @@ func (ec *executionContext) _Outcome(ctx context.Context, sel ast.SelectionSet, 
 			}
 		case "recordedOn":
 			out.Values[i] = ec._Outcome_recordedOn(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var outcomeReportImplementors = []string{"OutcomeReport"}
+
+func (ec *executionContext) _OutcomeReport(ctx context.Context, sel ast.SelectionSet, obj *model.OutcomeReport) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, outcomeReportImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OutcomeReport")
+		case "recorded":
+			out.Values[i] = ec._OutcomeReport_recorded(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "replayed":
+			out.Values[i] = ec._OutcomeReport_replayed(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -18551,6 +24346,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_entitlements(ctx, field)
 				})
+		case "requestLog":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_requestLog(ctx, field)
+				})
+		case "changeLog":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_changeLog(ctx, field)
+				})
 		case "indicators":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -18692,6 +24499,182 @@ func (ec *executionContext) _Region(ctx context.Context, sel ast.SelectionSet, o
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Region_formations(ctx, field, obj)
 				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var requestLogConnectionImplementors = []string{"RequestLogConnection"}
+
+func (ec *executionContext) _RequestLogConnection(ctx context.Context, sel ast.SelectionSet, obj *model.Connection[model.RequestLogEntry]) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, requestLogConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RequestLogConnection")
+		case "edges":
+			out.Values[i] = ec._RequestLogConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "nodes":
+			out.Values[i] = ec._RequestLogConnection_nodes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "pageInfo":
+			out.Values[i] = ec._RequestLogConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "totalCount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._RequestLogConnection_totalCount(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var requestLogEdgeImplementors = []string{"RequestLogEdge"}
+
+func (ec *executionContext) _RequestLogEdge(ctx context.Context, sel ast.SelectionSet, obj *model.Edge[model.RequestLogEntry]) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, requestLogEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RequestLogEdge")
+		case "cursor":
+			out.Values[i] = ec._RequestLogEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._RequestLogEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var requestLogEntryImplementors = []string{"RequestLogEntry"}
+
+func (ec *executionContext) _RequestLogEntry(ctx context.Context, sel ast.SelectionSet, obj *model.RequestLogEntry) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, requestLogEntryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RequestLogEntry")
+		case "at":
+			out.Values[i] = ec._RequestLogEntry_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "requestId":
+			out.Values[i] = ec._RequestLogEntry_requestId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "partner":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._RequestLogEntry_partner(ctx, field, obj)
+				})
+		case "keyPrefix":
+			out.Values[i] = ec._RequestLogEntry_keyPrefix(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "operationName":
+			out.Values[i] = ec._RequestLogEntry_operationName(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "operationHash":
+			out.Values[i] = ec._RequestLogEntry_operationHash(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "level":
+			out.Values[i] = ec._RequestLogEntry_level(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "rootFields":
+			out.Values[i] = ec._RequestLogEntry_rootFields(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "rows":
+			out.Values[i] = ec._RequestLogEntry_rows(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "cells":
+			out.Values[i] = ec._RequestLogEntry_cells(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "durationMs":
+			out.Values[i] = ec._RequestLogEntry_durationMs(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "outcome":
+			out.Values[i] = ec._RequestLogEntry_outcome(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -19624,6 +25607,16 @@ func (ec *executionContext) marshalNAccessLevel2githubᚗcomᚋgenᚑhubᚋgenhu
 	return v
 }
 
+func (ec *executionContext) unmarshalNAgeBand2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐAgeBand(ctx context.Context, v any) (model.AgeBand, error) {
+	var res model.AgeBand
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAgeBand2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐAgeBand(ctx context.Context, sel ast.SelectionSet, v model.AgeBand) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNAgreementScope2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐAgreementScope(ctx context.Context, v any) (model.AgreementScope, error) {
 	var res model.AgreementScope
 	err := res.UnmarshalGQL(v)
@@ -19700,6 +25693,14 @@ func (ec *executionContext) marshalNAmount2ᚖgithubᚗcomᚋgenᚑhubᚋgenhub�
 	return ec._Amount(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNApiKey2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐApiKey(ctx context.Context, sel ast.SelectionSet, v *model.ApiKey) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ApiKey!")
+		return graphql.Null
+	}
+	return ec._ApiKey(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -19714,6 +25715,64 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 	return res
 }
 
+func (ec *executionContext) unmarshalNChangeAction2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐChangeAction(ctx context.Context, v any) (model.ChangeAction, error) {
+	var res model.ChangeAction
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNChangeAction2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐChangeAction(ctx context.Context, sel ast.SelectionSet, v model.ChangeAction) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNChangeLogEdge2ᚕᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Edge[model.ChangeLogEntry]) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNChangeLogEdge2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNChangeLogEdge2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐEdge(ctx context.Context, sel ast.SelectionSet, v *model.Edge[model.ChangeLogEntry]) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ChangeLogEdge!")
+		return graphql.Null
+	}
+	return ec._ChangeLogEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNChangeLogEntry2ᚕᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐChangeLogEntryᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ChangeLogEntry) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNChangeLogEntry2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐChangeLogEntry(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNChangeLogEntry2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐChangeLogEntry(ctx context.Context, sel ast.SelectionSet, v *model.ChangeLogEntry) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ChangeLogEntry!")
+		return graphql.Null
+	}
+	return ec._ChangeLogEntry(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNCompletion2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐCompletion(ctx context.Context, v any) (model.Completion, error) {
 	var res model.Completion
 	err := res.UnmarshalGQL(v)
@@ -19724,12 +25783,52 @@ func (ec *executionContext) marshalNCompletion2githubᚗcomᚋgenᚑhubᚋgenhub
 	return v
 }
 
+func (ec *executionContext) unmarshalNConfirmAidEnrolmentInput2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐConfirmAidEnrolmentInput(ctx context.Context, v any) (model.ConfirmAidEnrolmentInput, error) {
+	res, err := ec.unmarshalInputConfirmAidEnrolmentInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNCount2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐCount(ctx context.Context, sel ast.SelectionSet, v *model.Count) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Count!")
 		return graphql.Null
 	}
 	return ec._Count(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNCreateFormationInput2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐCreateFormationInput(ctx context.Context, v any) (model.CreateFormationInput, error) {
+	res, err := ec.unmarshalInputCreateFormationInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNCreateFundingAgreementInput2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐCreateFundingAgreementInput(ctx context.Context, v any) (model.CreateFundingAgreementInput, error) {
+	res, err := ec.unmarshalInputCreateFundingAgreementInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNCreateLabellingCallInput2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐCreateLabellingCallInput(ctx context.Context, v any) (model.CreateLabellingCallInput, error) {
+	res, err := ec.unmarshalInputCreateLabellingCallInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNCreateOrganisationInput2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐCreateOrganisationInput(ctx context.Context, v any) (model.CreateOrganisationInput, error) {
+	res, err := ec.unmarshalInputCreateOrganisationInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNCreatePartnerInput2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐCreatePartnerInput(ctx context.Context, v any) (model.CreatePartnerInput, error) {
+	res, err := ec.unmarshalInputCreatePartnerInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNCreateSeedGrantInput2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐCreateSeedGrantInput(ctx context.Context, v any) (model.CreateSeedGrantInput, error) {
+	res, err := ec.unmarshalInputCreateSeedGrantInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNCreateSessionInput2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐCreateSessionInput(ctx context.Context, v any) (model.CreateSessionInput, error) {
+	res, err := ec.unmarshalInputCreateSessionInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNDate2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐDate(ctx context.Context, v any) (model.Date, error) {
@@ -19740,6 +25839,11 @@ func (ec *executionContext) unmarshalNDate2githubᚗcomᚋgenᚑhubᚋgenhubᚋg
 
 func (ec *executionContext) marshalNDate2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐDate(ctx context.Context, sel ast.SelectionSet, v model.Date) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) unmarshalNDecideAidApplicationInput2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐDecideAidApplicationInput(ctx context.Context, v any) (model.DecideAidApplicationInput, error) {
+	res, err := ec.unmarshalInputDecideAidApplicationInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNDeliveryMode2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐDeliveryMode(ctx context.Context, v any) (model.DeliveryMode, error) {
@@ -19822,6 +25926,25 @@ func (ec *executionContext) marshalNEnrolmentEdge2ᚖgithubᚗcomᚋgenᚑhubᚋ
 		return graphql.Null
 	}
 	return ec._EnrolmentEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNEnrolmentInput2ᚕᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐEnrolmentInputᚄ(ctx context.Context, v any) ([]*model.EnrolmentInput, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.EnrolmentInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNEnrolmentInput2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐEnrolmentInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalNEnrolmentInput2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐEnrolmentInput(ctx context.Context, v any) (*model.EnrolmentInput, error) {
+	res, err := ec.unmarshalInputEnrolmentInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNEntitlement2ᚕᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐEntitlementᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Entitlement) graphql.Marshaler {
@@ -20010,6 +26133,16 @@ func (ec *executionContext) marshalNFundingAgreementEdge2ᚖgithubᚗcomᚋgen�
 	return ec._FundingAgreementEdge(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNGrantEntitlementInput2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐGrantEntitlementInput(ctx context.Context, v any) (model.GrantEntitlementInput, error) {
+	res, err := ec.unmarshalInputGrantEntitlementInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNGrantLabelInput2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐGrantLabelInput(ctx context.Context, v any) (model.GrantLabelInput, error) {
+	res, err := ec.unmarshalInputGrantLabelInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNID2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalID(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -20137,6 +26270,11 @@ func (ec *executionContext) marshalNInt2int(ctx context.Context, sel ast.Selecti
 		graphql.AddInvalidNullFromMarshaler(ctx, "Int!")
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNIssueApiKeyInput2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐIssueAPIKeyInput(ctx context.Context, v any) (model.IssueAPIKeyInput, error) {
+	res, err := ec.unmarshalInputIssueApiKeyInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNJobFamily2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐJobFamily(ctx context.Context, v any) (model.JobFamily, error) {
@@ -20299,6 +26437,25 @@ func (ec *executionContext) marshalNOutcome2ᚖgithubᚗcomᚋgenᚑhubᚋgenhub
 	return ec._Outcome(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNOutcomeInput2ᚕᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐOutcomeInputᚄ(ctx context.Context, v any) ([]*model.OutcomeInput, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.OutcomeInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNOutcomeInput2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐOutcomeInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalNOutcomeInput2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐOutcomeInput(ctx context.Context, v any) (*model.OutcomeInput, error) {
+	res, err := ec.unmarshalInputOutcomeInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNOutcomeTime2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐOutcomeTime(ctx context.Context, v any) (model.OutcomeTime, error) {
 	var res model.OutcomeTime
 	err := res.UnmarshalGQL(v)
@@ -20405,6 +26562,16 @@ func (ec *executionContext) marshalNPartnerKind2ᚕgithubᚗcomᚋgenᚑhubᚋge
 	return ret
 }
 
+func (ec *executionContext) unmarshalNPriorSituation2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐPriorSituation(ctx context.Context, v any) (model.PriorSituation, error) {
+	var res model.PriorSituation
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPriorSituation2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐPriorSituation(ctx context.Context, sel ast.SelectionSet, v model.PriorSituation) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNProgramme2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐProgramme(ctx context.Context, v any) (model.Programme, error) {
 	var res model.Programme
 	err := res.UnmarshalGQL(v)
@@ -20415,12 +26582,32 @@ func (ec *executionContext) marshalNProgramme2githubᚗcomᚋgenᚑhubᚋgenhub�
 	return v
 }
 
+func (ec *executionContext) unmarshalNQualification2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐQualification(ctx context.Context, v any) (model.Qualification, error) {
+	var res model.Qualification
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNQualification2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐQualification(ctx context.Context, sel ast.SelectionSet, v model.Qualification) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) marshalNRate2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐRate(ctx context.Context, sel ast.SelectionSet, v *model.Rate) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Rate!")
 		return graphql.Null
 	}
 	return ec._Rate(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNRecordEnrolmentsInput2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐRecordEnrolmentsInput(ctx context.Context, v any) (model.RecordEnrolmentsInput, error) {
+	res, err := ec.unmarshalInputRecordEnrolmentsInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNRecordOutcomesInput2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐRecordOutcomesInput(ctx context.Context, v any) (model.RecordOutcomesInput, error) {
+	res, err := ec.unmarshalInputRecordOutcomesInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNRegion2ᚕᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐRegionᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Region) graphql.Marshaler {
@@ -20445,6 +26632,69 @@ func (ec *executionContext) marshalNRegion2ᚖgithubᚗcomᚋgenᚑhubᚋgenhub�
 		return graphql.Null
 	}
 	return ec._Region(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNRenewLabelInput2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐRenewLabelInput(ctx context.Context, v any) (model.RenewLabelInput, error) {
+	res, err := ec.unmarshalInputRenewLabelInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRequestLogEdge2ᚕᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Edge[model.RequestLogEntry]) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRequestLogEdge2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNRequestLogEdge2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐEdge(ctx context.Context, sel ast.SelectionSet, v *model.Edge[model.RequestLogEntry]) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RequestLogEdge!")
+		return graphql.Null
+	}
+	return ec._RequestLogEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNRequestLogEntry2ᚕᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐRequestLogEntryᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.RequestLogEntry) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRequestLogEntry2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐRequestLogEntry(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNRequestLogEntry2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐRequestLogEntry(ctx context.Context, sel ast.SelectionSet, v *model.RequestLogEntry) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RequestLogEntry!")
+		return graphql.Null
+	}
+	return ec._RequestLogEntry(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNRevokeApiKeyInput2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐRevokeAPIKeyInput(ctx context.Context, v any) (model.RevokeAPIKeyInput, error) {
+	res, err := ec.unmarshalInputRevokeApiKeyInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNRevokeEntitlementInput2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐRevokeEntitlementInput(ctx context.Context, v any) (model.RevokeEntitlementInput, error) {
+	res, err := ec.unmarshalInputRevokeEntitlementInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNScopeTargetProgress2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐScopeTargetProgress(ctx context.Context, sel ast.SelectionSet, v *model.ScopeTargetProgress) graphql.Marshaler {
@@ -20517,6 +26767,16 @@ func (ec *executionContext) marshalNSessionEdge2ᚖgithubᚗcomᚋgenᚑhubᚋge
 		return graphql.Null
 	}
 	return ec._SessionEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNSex2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐSex(ctx context.Context, v any) (model.Sex, error) {
+	var res model.Sex
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSex2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐSex(ctx context.Context, sel ast.SelectionSet, v model.Sex) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) unmarshalNSituation2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐSituation(ctx context.Context, v any) (model.Situation, error) {
@@ -20648,6 +26908,16 @@ func (ec *executionContext) marshalNTrustedOperation2ᚖgithubᚗcomᚋgenᚑhub
 		return graphql.Null
 	}
 	return ec._TrustedOperation(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNUpdatePartnerInput2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐUpdatePartnerInput(ctx context.Context, v any) (model.UpdatePartnerInput, error) {
+	res, err := ec.unmarshalInputUpdatePartnerInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNWithdrawLabelInput2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐWithdrawLabelInput(ctx context.Context, v any) (model.WithdrawLabelInput, error) {
+	res, err := ec.unmarshalInputWithdrawLabelInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNYearFigures2ᚕᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐYearFiguresᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.YearFigures) graphql.Marshaler {
@@ -20848,6 +27118,13 @@ func (ec *executionContext) marshalOAgeBand2ᚖgithubᚗcomᚋgenᚑhubᚋgenhub
 	return v
 }
 
+func (ec *executionContext) marshalOAidApplication2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐAidApplication(ctx context.Context, sel ast.SelectionSet, v *model.AidApplication) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._AidApplication(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalOAidApplicationConnection2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐConnection(ctx context.Context, sel ast.SelectionSet, v *model.Connection[model.AidApplication]) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -20869,6 +27146,13 @@ func (ec *executionContext) marshalOAidStatus2ᚖgithubᚗcomᚋgenᚑhubᚋgenh
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) marshalOApiKey2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐApiKey(ctx context.Context, sel ast.SelectionSet, v *model.ApiKey) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ApiKey(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOBoolean2bool(ctx context.Context, v any) (bool, error) {
@@ -20899,6 +27183,13 @@ func (ec *executionContext) marshalOBoolean2ᚖbool(ctx context.Context, sel ast
 	_ = ctx
 	res := graphql.MarshalBoolean(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOChangeLogConnection2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐConnection(ctx context.Context, sel ast.SelectionSet, v *model.Connection[model.ChangeLogEntry]) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ChangeLogConnection(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOCount2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐCount(ctx context.Context, sel ast.SelectionSet, v *model.Count) graphql.Marshaler {
@@ -20952,6 +27243,20 @@ func (ec *executionContext) marshalOEnrolmentConnection2ᚖgithubᚗcomᚋgenᚑ
 		return graphql.Null
 	}
 	return ec._EnrolmentConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOEnrolmentReport2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐEnrolmentReport(ctx context.Context, sel ast.SelectionSet, v *model.EnrolmentReport) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._EnrolmentReport(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOEntitlement2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐEntitlement(ctx context.Context, sel ast.SelectionSet, v *model.Entitlement) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Entitlement(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOEntitlementConnection2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐConnection(ctx context.Context, sel ast.SelectionSet, v *model.Connection[model.Entitlement]) graphql.Marshaler {
@@ -21074,6 +27379,13 @@ func (ec *executionContext) marshalOInt2ᚖint(ctx context.Context, sel ast.Sele
 	return res
 }
 
+func (ec *executionContext) marshalOIssuedApiKey2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐIssuedApiKey(ctx context.Context, sel ast.SelectionSet, v *model.IssuedApiKey) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._IssuedApiKey(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOJobFamily2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐJobFamily(ctx context.Context, v any) (*model.JobFamily, error) {
 	if v == nil {
 		return nil, nil
@@ -21088,6 +27400,13 @@ func (ec *executionContext) marshalOJobFamily2ᚖgithubᚗcomᚋgenᚑhubᚋgenh
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) marshalOLabel2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐLabel(ctx context.Context, sel ast.SelectionSet, v *model.Label) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Label(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOLabelStatus2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐLabelStatus(ctx context.Context, v any) (*model.LabelStatus, error) {
@@ -21151,6 +27470,13 @@ func (ec *executionContext) marshalOOutcome2ᚕᚖgithubᚗcomᚋgenᚑhubᚋgen
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalOOutcomeReport2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐOutcomeReport(ctx context.Context, sel ast.SelectionSet, v *model.OutcomeReport) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._OutcomeReport(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOPartner2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐPartner(ctx context.Context, sel ast.SelectionSet, v *model.Partner) graphql.Marshaler {
@@ -21245,6 +27571,13 @@ func (ec *executionContext) marshalORegion2ᚖgithubᚗcomᚋgenᚑhubᚋgenhub�
 	return ec._Region(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalORequestLogConnection2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐConnection(ctx context.Context, sel ast.SelectionSet, v *model.Connection[model.RequestLogEntry]) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._RequestLogConnection(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalOScopeTargetProgress2ᚕᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐScopeTargetProgressᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ScopeTargetProgress) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -21283,6 +27616,13 @@ func (ec *executionContext) marshalOSeedGrant2ᚕᚖgithubᚗcomᚋgenᚑhubᚋg
 	return ret
 }
 
+func (ec *executionContext) marshalOSeedGrant2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐSeedGrant(ctx context.Context, sel ast.SelectionSet, v *model.SeedGrant) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._SeedGrant(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalOSession2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐSession(ctx context.Context, sel ast.SelectionSet, v *model.Session) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -21312,6 +27652,41 @@ func (ec *executionContext) marshalOSex2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋg
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) unmarshalOString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNString2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOString2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNString2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalOString2ᚖstring(ctx context.Context, v any) (*string, error) {

@@ -16,7 +16,7 @@ func TestStatementsIndependentOfPageSize(t *testing.T) {
 	e := hubtest.New(t)
 	// The organisations query asks for deliberately large nested pages (50 ×
 	// 10 × 3 × 5 rows), over the default complexity limit.
-	e.Handler = server.New(e.Store, server.Options{Introspection: true, Limits: server.Limits{MaxComplexity: 1 << 20}})
+	e.Handler = server.New(e.Store, server.Options{Introspection: true, Limits: server.Limits{MaxComplexity: 1 << 20}, Audit: e.Audit})
 	var region, operator string
 	for _, p := range seed.Partners() {
 		switch p.Slug {

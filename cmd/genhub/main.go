@@ -5,6 +5,8 @@
 //	genhub migrate     apply the database migrations
 //	genhub seed        load the demo data set into an empty database
 //	genhub keys ...    issue, revoke and list API keys
+//	genhub import ...  import enrolments or formations from CSV, as a partner
+//	genhub export ...  export what a partner may see as CSV
 package main
 
 import (
@@ -40,9 +42,9 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	log := slog.New(server.LogHandler(slog.NewJSONHandler(os.Stderr, nil)))
 	if os.Getenv("GENHUB_LOG") == "text" {
-		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+		log = slog.New(server.LogHandler(slog.NewTextHandler(os.Stderr, nil)))
 	}
 	slog.SetDefault(log)
 
@@ -65,6 +67,10 @@ func main() {
 		err = keysCmd(ctx, args)
 	case "limits":
 		err = limitsCmd(ctx, args)
+	case "import":
+		err = importCmd(ctx, args)
+	case "export":
+		err = exportCmd(ctx, args)
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		return
@@ -88,6 +94,11 @@ const usage = `usage:
   genhub limits set -partner SLUG -rate R -burst B -cost C
   genhub limits reset -partner SLUG
   genhub limits list
+  genhub import enrolments [-as SLUG] [-partial] [-key KEY] FILE.csv
+  genhub import formations [-as SLUG] [-partial] [-key KEY] FILE.csv
+                           as the partner (default: the operator), under its row-level security;
+                           all or nothing unless -partial; the report is JSON on standard output
+  genhub export formations|sessions|enrolments [-as SLUG] > FILE.csv
 
 environment:
   DATABASE_URL             PostgreSQL URL of a superuser or owner role, used to migrate and
@@ -100,6 +111,7 @@ environment:
                            "partners": for callers with a key only; "false": for nobody
   GENHUB_LOG               "text" for text logs (default JSON)
   GENHUB_TRUSTED_FILE      operations to register at start (as serve -trusted FILE)
+  GENHUB_METRICS_TOKEN     bearer token /metrics requires (default: none, keep /metrics private)
   limits (see README):     GENHUB_MAX_BODY_BYTES GENHUB_MAX_TOKENS GENHUB_MAX_DEPTH
                            GENHUB_MAX_ALIASES GENHUB_MAX_ROOT_FIELDS GENHUB_MAX_FIELDS
                            GENHUB_MAX_COMPLEXITY GENHUB_REQUEST_TIMEOUT GENHUB_STATEMENT_TIMEOUT
@@ -239,14 +251,7 @@ func serve(ctx context.Context, log *slog.Logger, args []string) error {
 			return err
 		}
 	}
-	appURL := os.Getenv("GENHUB_APP_DATABASE_URL")
-	if appURL == "" {
-		var err error
-		if appURL, err = database.AppURL(adminURL, appPassword()); err != nil {
-			return err
-		}
-	}
-	db, err := database.Open(ctx, appURL)
+	db, err := openApp(ctx, adminURL)
 	if err != nil {
 		return err
 	}
@@ -257,14 +262,20 @@ func serve(ctx context.Context, log *slog.Logger, args []string) error {
 	db.SetMaxOpenConns(cfg.maxConns)
 	db.SetMaxIdleConns(cfg.maxConns)
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	if err := database.CheckRuntimeRole(ctx, db); err != nil {
-		return err
-	}
 	st := store.New(db)
 	st.StatementTimeout = cfg.statementTimeout
 	rl := ratelimit.New(cfg.partnerLimit, cfg.publicLimit, st, log)
 	rl.LoadLimits(ctx)
 	go rl.Run(ctx, time.Second)
+	audit := server.NewAudit(st, log)
+	defer func() {
+		// Written after the server has stopped taking requests: nothing queued is lost.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := audit.Close(ctx); err != nil {
+			log.Error("audit log: records still queued were lost", "error", err)
+		}
+	}()
 	h := server.New(st, server.Options{
 		Introspection:        cfg.introspection == "true",
 		PartnerIntrospection: cfg.introspection == "partners",
@@ -273,6 +284,8 @@ func serve(ctx context.Context, log *slog.Logger, args []string) error {
 		RateLimiter:          rl,
 		Pprof:                os.Getenv("GENHUB_PPROF") == "1",
 		DefaultKey:           *defaultKey,
+		Audit:                audit,
+		MetricsToken:         os.Getenv("GENHUB_METRICS_TOKEN"),
 	})
 	l, err := net.Listen("tcp", *listen)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"time"
 )
 
 // An object with a global identifier, which `node` and `nodes` resolve.
@@ -42,6 +43,207 @@ type Amount struct {
 	Confidential bool `json:"confidential"`
 }
 
+// A confirmation of enrolment for the CROUS.
+type ConfirmAidEnrolmentInput struct {
+	// The aid application of one of your learners.
+	ApplicationID string `json:"applicationId"`
+	// Date confirmed; today by default.
+	ConfirmedOn *Date `json:"confirmedOn,omitempty"`
+}
+
+// A new formation.
+type CreateFormationInput struct {
+	// SIRET of the recorded organisation carrying it.
+	OrganisationSiret string `json:"organisationSiret"`
+	// Title (3 to 200 characters).
+	Title string `json:"title"`
+	// Job family.
+	JobFamily JobFamily `json:"jobFamily"`
+	// RNCP or RS code of the certification it prepares (`RNCP37674`, `RS5487`); none if not certifying.
+	CertificationCode *string `json:"certificationCode,omitempty"`
+	// Level of an RNCP title (3 to 8); none for an RS certification.
+	CertificationLevel *int `json:"certificationLevel,omitempty"`
+	// Length in months (3 to 24).
+	DurationMonths int `json:"durationMonths"`
+	// Delivery mode.
+	DeliveryMode DeliveryMode `json:"deliveryMode"`
+	// Free of charge for learners.
+	FreeOfCharge bool `json:"freeOfCharge"`
+	// Seats per session (1 to 1000).
+	Seats int `json:"seats"`
+	// Street address of the training place.
+	Address string `json:"address"`
+	// Postal code (five digits).
+	Postcode string `json:"postcode"`
+	// Town.
+	City string `json:"city"`
+	// INSEE department code of the training place; the region follows from it.
+	DepartmentCode string `json:"departmentCode"`
+	// QPV code, when the training place is in a priority neighbourhood (`QP093028`).
+	QpvCode *string `json:"qpvCode,omitempty"`
+	// Latitude (WGS 84); give both coordinates or neither.
+	Latitude *float64 `json:"latitude,omitempty"`
+	// Longitude (WGS 84).
+	Longitude *float64 `json:"longitude,omitempty"`
+}
+
+// A funding agreement. Give the target that goes with the scope and no other,
+// as for entitlements; none for NATIONAL.
+type CreateFundingAgreementInput struct {
+	// The funder (a partner of kind FUNDER).
+	PartnerID string `json:"partnerId"`
+	// Reference of the convention, unique.
+	Reference string `json:"reference"`
+	// Title.
+	Title string `json:"title"`
+	// What it covers.
+	Scope AgreementScope `json:"scope"`
+	// INSEE region code, for scope REGION.
+	RegionCode *string `json:"regionCode,omitempty"`
+	// INSEE department code, for scope DEPARTMENT.
+	DepartmentCode *string `json:"departmentCode,omitempty"`
+	// The organisation, for scope ORGANISATION.
+	OrganisationID *string `json:"organisationId,omitempty"`
+	// The formation, for scope FORMATION.
+	FormationID *string `json:"formationId,omitempty"`
+	// The labelling call, for scope LABELLING_CALL.
+	LabellingCallID *string `json:"labellingCallId,omitempty"`
+	// Amount in euros, not negative.
+	AmountEur float64 `json:"amountEur"`
+	// First day in force.
+	ValidFrom Date `json:"validFrom"`
+	// Last day in force, not before the first.
+	ValidUntil Date `json:"validUntil"`
+}
+
+// A new labelling call.
+type CreateLabellingCallInput struct {
+	// Short code: upper-case letters, digits and `-` (e.g. `W4-2026`).
+	Code string `json:"code"`
+	// Name.
+	Name string `json:"name"`
+	// Programme funding its seed grants.
+	Programme Programme `json:"programme"`
+	// Opening date.
+	OpenedOn Date `json:"openedOn"`
+	// Closing date, not before the opening.
+	ClosedOn Date `json:"closedOn"`
+	// Date results are announced, not before the closing.
+	ResultsOn *Date `json:"resultsOn,omitempty"`
+	// Seed-grant envelope in euros, not negative.
+	EnvelopeEur *float64 `json:"envelopeEur,omitempty"`
+}
+
+// A new training organisation.
+type CreateOrganisationInput struct {
+	// SIRET of its establishment: 14 digits passing the Luhn check.
+	Siret string `json:"siret"`
+	// Name (2 to 200 characters).
+	Name string `json:"name"`
+	// Legal status.
+	LegalStatus LegalStatus `json:"legalStatus"`
+	// Town.
+	City string `json:"city"`
+	// INSEE code of its department, e.g. `93`, `2A`, `974`.
+	DepartmentCode string `json:"departmentCode"`
+}
+
+// A new partner of the network.
+type CreatePartnerInput struct {
+	// Short unique name: lower-case letters, digits and `-` (e.g. `region-bretagne`).
+	Slug string `json:"slug"`
+	// Name.
+	Name string `json:"name"`
+	// Kind; it decides the default entitlements.
+	Kind PartnerKind `json:"kind"`
+	// For a regional council (required) or a CROUS: its INSEE region code.
+	RegionCode *string `json:"regionCode,omitempty"`
+	// For a training organisation (required): the organisation it stands for.
+	OrganisationID *string `json:"organisationId,omitempty"`
+	// For a CROUS (required): the departments whose learners' aid it instructs.
+	DepartmentCodes []string `json:"departmentCodes,omitempty"`
+}
+
+// A seed grant to record.
+type CreateSeedGrantInput struct {
+	// The label it is paid with.
+	LabelID string `json:"labelId"`
+	// Amount in euros, positive.
+	AmountEur float64 `json:"amountEur"`
+	// Share of the formation's budget it covers: above 0, at most 0.8.
+	BudgetShare float64 `json:"budgetShare"`
+	// Number of sessions it covers: 1 or 2.
+	SessionsCovered int `json:"sessionsCovered"`
+	// Date the convention was signed.
+	ConventionSignedOn Date `json:"conventionSignedOn"`
+	// Whether spending was justified.
+	Justified *bool `json:"justified,omitempty"`
+}
+
+// A new session.
+type CreateSessionInput struct {
+	// One of your formations.
+	FormationID string `json:"formationId"`
+	// First day.
+	StartOn Date `json:"startOn"`
+	// Last day, after the first (at most 24 months later).
+	EndOn Date `json:"endOn"`
+	// Seats planned (0 to 1000).
+	PlannedSeats int `json:"plannedSeats"`
+}
+
+// A CROUS's decision on an aid application.
+type DecideAidApplicationInput struct {
+	// An application filed with you.
+	ApplicationID string `json:"applicationId"`
+	// GRANTED, PAID or SUSPENDED (a grant), or REJECTED.
+	Status AidStatus `json:"status"`
+	// Date of the decision, not before the application; today by default.
+	DecidedOn *Date `json:"decidedOn,omitempty"`
+	// Échelon of the scale for a grant: `0bis`, `1` … `7`.
+	Echelon *string `json:"echelon,omitempty"`
+	// Number of monthly payments for a grant (1 to 12).
+	Months *int `json:"months,omitempty"`
+	// Reason, for a refusal only.
+	RefusalReason *RefusalReason `json:"refusalReason,omitempty"`
+}
+
+// One learner in one session, pseudonymised: never a name.
+type EnrolmentInput struct {
+	// A session of one of your formations.
+	SessionID string `json:"sessionId"`
+	// Your pseudonym of the learner: 8 to 64 letters, digits, `-` or `_`.
+	LearnerRef string `json:"learnerRef"`
+	// Date of enrolment, not after the end of the session.
+	EnrolledOn Date `json:"enrolledOn"`
+	// Sex as recorded.
+	Sex Sex `json:"sex"`
+	// Age band at entry.
+	AgeBand AgeBand `json:"ageBand"`
+	// Highest qualification at entry.
+	Qualification Qualification `json:"qualification"`
+	// Situation before entry.
+	PriorSituation PriorSituation `json:"priorSituation"`
+	// Lives in a priority neighbourhood (QPV).
+	QpvResident bool `json:"qpvResident"`
+	// Completion so far.
+	Completion Completion `json:"completion"`
+	// Obtained the certification: only for a learner who completed; null while unknown.
+	CertificationObtained *bool `json:"certificationObtained,omitempty"`
+}
+
+// What a bulk write of enrolments did.
+type EnrolmentReport struct {
+	// Learners added.
+	Inserted int `json:"inserted"`
+	// Learners corrected.
+	Updated int `json:"updated"`
+	// Learners sent with the values already recorded.
+	Unchanged int `json:"unchanged"`
+	// This answer is the one given to an earlier request with the same idempotency key: nothing was written now.
+	Replayed bool `json:"replayed"`
+}
+
 // Filters on formations; all given fields must match.
 type FormationFilter struct {
 	// INSEE region code, e.g. `84`.
@@ -66,6 +268,53 @@ type FormationFilter struct {
 	OrganisationID *string `json:"organisationId,omitempty"`
 }
 
+// A grant. Give the target that goes with the scope and no other: `regionCode`
+// for REGION, `departmentCode` for DEPARTMENT, `organisationId` for ORGANISATION,
+// `formationId` for FORMATION, `fundingAgreementId` for FUNDING_AGREEMENT,
+// `labellingCallId` for LABELLING_CALL; none for NATIONAL and AID_APPLICATIONS.
+type GrantEntitlementInput struct {
+	// The partner.
+	PartnerID string `json:"partnerId"`
+	// What it covers.
+	Scope EntitlementScope `json:"scope"`
+	// INSEE region code, for scope REGION.
+	RegionCode *string `json:"regionCode,omitempty"`
+	// INSEE department code, for scope DEPARTMENT.
+	DepartmentCode *string `json:"departmentCode,omitempty"`
+	// The organisation, for scope ORGANISATION.
+	OrganisationID *string `json:"organisationId,omitempty"`
+	// The formation, for scope FORMATION.
+	FormationID *string `json:"formationId,omitempty"`
+	// The funding agreement, for scope FUNDING_AGREEMENT.
+	FundingAgreementID *string `json:"fundingAgreementId,omitempty"`
+	// The labelling call, for scope LABELLING_CALL.
+	LabellingCallID *string `json:"labellingCallId,omitempty"`
+	// Level granted.
+	Level AccessLevel `json:"level"`
+	// First day in force; today by default.
+	ValidFrom *Date `json:"validFrom,omitempty"`
+	// Last day in force; none by default.
+	ValidUntil *Date `json:"validUntil,omitempty"`
+	// Why it is granted (at least 3 characters).
+	Purpose string `json:"purpose"`
+	// Disclosure threshold of the aggregates under it, 5 or more; 11 by default.
+	KThreshold *int `json:"kThreshold,omitempty"`
+	// Only registered (trusted) operations may be run under it.
+	TrustedOnly *bool `json:"trustedOnly,omitempty"`
+}
+
+// A label to grant.
+type GrantLabelInput struct {
+	// The formation.
+	FormationID string `json:"formationId"`
+	// The call it is granted in.
+	CallID string `json:"callId"`
+	// Date granted.
+	GrantedOn Date `json:"grantedOn"`
+	// Last day of validity, after the grant.
+	ValidUntil Date `json:"validUntil"`
+}
+
 // Restricts an indicator table to one value of some grouping dimensions (all
 // given must match). A value outside your scope is refused (FORBIDDEN), whether
 // or not it exists.
@@ -84,6 +333,16 @@ type IndicatorFilter struct {
 	Year *int `json:"year,omitempty"`
 	// Job family of the formation.
 	JobFamily *JobFamily `json:"jobFamily,omitempty"`
+}
+
+// A key to issue.
+type IssueAPIKeyInput struct {
+	// The partner it is for.
+	PartnerID string `json:"partnerId"`
+	// What the key is for, e.g. `dashboard 2026`.
+	Label string `json:"label"`
+	// When it stops working; none by default.
+	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
 }
 
 // National key figures: public aggregates over the whole network.
@@ -117,6 +376,26 @@ type KeyFigures struct {
 type Mutation struct {
 }
 
+// A learner's situation some months after the end of the session.
+type OutcomeInput struct {
+	// The enrolment, of one of your sessions; the learner must no longer be in training.
+	EnrolmentID string `json:"enrolmentId"`
+	// Three or six months after.
+	MeasuredAt OutcomeTime `json:"measuredAt"`
+	// The situation.
+	Situation Situation `json:"situation"`
+	// Date measured, not before the end of the session.
+	RecordedOn Date `json:"recordedOn"`
+}
+
+// What a bulk write of outcomes did.
+type OutcomeReport struct {
+	// Outcomes recorded or corrected.
+	Recorded int `json:"recorded"`
+	// This answer is the one given to an earlier request with the same idempotency key: nothing was written now.
+	Replayed bool `json:"replayed"`
+}
+
 // Relay page information.
 type PageInfo struct {
 	// More items follow the last one returned.
@@ -142,6 +421,46 @@ type Rate struct {
 	Reason *SuppressionReason `json:"reason,omitempty"`
 	// Shown only because your level allows it: not for publication.
 	Confidential bool `json:"confidential"`
+}
+
+// Enrolments to add or correct.
+type RecordEnrolmentsInput struct {
+	// A key unique to this batch (a UUID will do): a retry with it does not write twice.
+	IdempotencyKey string `json:"idempotencyKey"`
+	// The enrolments, 1 to 500; a pseudonym appears once per session.
+	Enrolments []*EnrolmentInput `json:"enrolments"`
+}
+
+// Outcomes to record.
+type RecordOutcomesInput struct {
+	// A key unique to this batch: a retry with it does not write twice.
+	IdempotencyKey string `json:"idempotencyKey"`
+	// The outcomes, 1 to 500.
+	Outcomes []*OutcomeInput `json:"outcomes"`
+}
+
+// A label to renew.
+type RenewLabelInput struct {
+	// The label renewed (active or expired).
+	LabelID string `json:"labelId"`
+	// The later call of the new label.
+	CallID string `json:"callId"`
+	// Date the new label is granted, after the old one's.
+	GrantedOn Date `json:"grantedOn"`
+	// Last day of validity of the new label.
+	ValidUntil Date `json:"validUntil"`
+}
+
+// A key to revoke.
+type RevokeAPIKeyInput struct {
+	// The public prefix of the key (the part after `gh_`, before the second `_`).
+	Prefix string `json:"prefix"`
+}
+
+// A grant to revoke.
+type RevokeEntitlementInput struct {
+	// The entitlement.
+	ID string `json:"id"`
 }
 
 // Progress against one target within your aggregate scope.
@@ -198,6 +517,24 @@ type TargetValue struct {
 	Reason *SuppressionReason `json:"reason,omitempty"`
 	// Shown only because your level allows it: not for publication.
 	Confidential bool `json:"confidential"`
+}
+
+// Changes to a partner; fields left out stay.
+type UpdatePartnerInput struct {
+	// The partner.
+	ID string `json:"id"`
+	// New name.
+	Name *string `json:"name,omitempty"`
+	// New INSEE region code, for a regional council or a CROUS.
+	RegionCode *string `json:"regionCode,omitempty"`
+}
+
+// A label to withdraw.
+type WithdrawLabelInput struct {
+	// The label.
+	LabelID string `json:"labelId"`
+	// Date withdrawn; today by default.
+	WithdrawnOn *Date `json:"withdrawnOn,omitempty"`
 }
 
 // National key figures for one year of entry.
@@ -461,6 +798,64 @@ func (e *AidStatus) UnmarshalJSON(b []byte) error {
 }
 
 func (e AidStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// What a change did to a row.
+type ChangeAction string
+
+const (
+	ChangeActionInsert ChangeAction = "INSERT"
+	ChangeActionUpdate ChangeAction = "UPDATE"
+	ChangeActionDelete ChangeAction = "DELETE"
+)
+
+var AllChangeAction = []ChangeAction{
+	ChangeActionInsert,
+	ChangeActionUpdate,
+	ChangeActionDelete,
+}
+
+func (e ChangeAction) IsValid() bool {
+	switch e {
+	case ChangeActionInsert, ChangeActionUpdate, ChangeActionDelete:
+		return true
+	}
+	return false
+}
+
+func (e ChangeAction) String() string {
+	return string(e)
+}
+
+func (e *ChangeAction) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ChangeAction(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ChangeAction", str)
+	}
+	return nil
+}
+
+func (e ChangeAction) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ChangeAction) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ChangeAction) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

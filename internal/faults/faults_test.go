@@ -78,7 +78,7 @@ func TestDatabaseStopsAndRestarts(t *testing.T) {
 	}
 	e := hubtest.New(t)
 	const deadline = 3 * time.Second
-	h := server.New(e.Store, server.Options{Introspection: true, Limits: server.Limits{RequestTimeout: deadline}})
+	h := server.New(e.Store, server.Options{Introspection: true, Limits: server.Limits{RequestTimeout: deadline}, Audit: e.Audit})
 	operator, region := demoKey("gip-gen"), demoKey(seed.DemoDashboardPartner)
 	var pid int
 	if err := e.Admin.Get(&pid, `SELECT id FROM hub.partner WHERE slug = $1`, seed.DemoDashboardPartner); err != nil {

@@ -11,9 +11,14 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"github.com/gen-hub/genhub/internal/database"
 	"github.com/gen-hub/genhub/internal/pgtest"
@@ -33,6 +38,19 @@ type Env struct {
 	App      *sqlx.DB // runtime role pool, as the hub serves
 	Store    *store.Store
 	Handler  http.Handler
+	Audit    *server.Audit
+
+	mu   sync.Mutex
+	sent []sent // requests sent through Post, checked against the audit log when the test ends
+}
+
+// sent is what the harness expects the audit log to hold of one request.
+type sent struct {
+	id          string
+	prefix      string // key prefix, "" for the public
+	status      int
+	rows, cells int
+	outcome     string
 }
 
 // DemoTemplate returns the template database with migrations and the demo data set.
@@ -95,14 +113,102 @@ func NewScaled(t testing.TB, scale int) *Env {
 		t.Fatal(err)
 	}
 	e.Store = store.New(e.App)
-	e.Handler = server.New(e.Store, server.Options{Introspection: true})
+	e.Audit = server.NewAudit(e.Store, nil)
+	e.Serve(server.Options{Introspection: true})
+	t.Cleanup(func() { e.checkAudit(t) })
 	return e
+}
+
+// Serve makes e.Handler a hub served with o, recording in e.Audit. Requests
+// sent through Post to a handler made this way are checked against the audit
+// log when the test ends; a handler a test sets itself is not.
+func (e *Env) Serve(o server.Options) {
+	o.Audit = e.Audit
+	e.Handler = audited{server.New(e.Store, o)}
+}
+
+// audited marks the handlers whose requests the harness checks in the audit log.
+type audited struct{ http.Handler }
+
+// FlushAudit writes the audit records of the requests answered so far.
+func (e *Env) FlushAudit(t testing.TB) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := e.Audit.Flush(ctx); err != nil {
+		t.Fatalf("flush audit log: %v", err)
+	}
+}
+
+// checkAudit checks that every request sent through the harness is in the
+// audit log once, with its partner, its outcome and the rows and cells of its
+// answer as counted here.
+func (e *Env) checkAudit(t testing.TB) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := e.Audit.Close(ctx); err != nil {
+		t.Errorf("close audit log: %v", err)
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if len(e.sent) == 0 || t.Failed() {
+		return
+	}
+	ids := make([]string, len(e.sent))
+	for i, s := range e.sent {
+		ids[i] = s.id
+	}
+	var rows []struct {
+		ID      string  `db:"request_id"`
+		Prefix  *string `db:"prefix"`
+		Logged  *string `db:"key_prefix"`
+		Rows    int     `db:"rows_returned"`
+		Cells   int     `db:"cells_returned"`
+		Outcome string  `db:"outcome"`
+	}
+	// The partner of each record is checked through its key's.
+	err := e.Admin.SelectContext(ctx, &rows, `
+		SELECT r.request_id, k.prefix, r.key_prefix, r.rows_returned, r.cells_returned, r.outcome
+		  FROM hub.request_log r LEFT JOIN hub.api_key k ON k.partner_id = r.partner_id AND k.prefix = r.key_prefix
+		 WHERE r.request_id = ANY($1)`, pq.Array(ids))
+	if err != nil {
+		t.Errorf("read audit log: %v", err)
+		return
+	}
+	got := map[string][]int{}
+	for i, r := range rows {
+		got[r.ID] = append(got[r.ID], i)
+	}
+	for _, s := range e.sent {
+		idx := got[s.id]
+		if len(idx) != 1 {
+			t.Errorf("audit log: request %s (key %q, status %d) recorded %d times, want once", s.id, s.prefix, s.status, len(idx))
+			continue
+		}
+		r := rows[idx[0]]
+		wantPrefix := s.prefix
+		if s.status == http.StatusUnauthorized {
+			wantPrefix = "" // a refused key names no partner
+		}
+		gotPrefix := ""
+		if r.Prefix != nil {
+			gotPrefix = *r.Prefix
+		}
+		if gotPrefix != wantPrefix || (r.Logged == nil) != (wantPrefix == "") {
+			t.Errorf("audit log: request %s recorded for the partner of key %q, want key %q", s.id, gotPrefix, wantPrefix)
+		}
+		if r.Rows != s.rows || r.Cells != s.cells || r.Outcome != s.outcome {
+			t.Errorf("audit log: request %s recorded rows %d, cells %d, outcome %s; the answer had rows %d, cells %d, outcome %s",
+				s.id, r.Rows, r.Cells, r.Outcome, s.rows, s.cells, s.outcome)
+		}
+	}
 }
 
 // StatementCount runs fn and returns how many SQL statements PostgreSQL
 // executed in this test's database meanwhile (pg_stat_statements, which the
 // test server preloads; BEGIN and COMMIT count too). The once-a-minute record
-// of a key's use, made in the background, is left out.
+// of a key's use and the audit log's batches, made in the background, are left out.
 func (e *Env) StatementCount(t testing.TB, fn func()) int {
 	t.Helper()
 	var dbid int
@@ -112,7 +218,8 @@ func (e *Env) StatementCount(t testing.TB, fn func()) int {
 	count := func() int {
 		var n int
 		if err := e.Admin.Get(&n, `SELECT coalesce(sum(calls), 0) FROM pg_stat_statements
-			WHERE dbid = $1 AND query NOT LIKE '%pg_stat_statements%' AND query NOT LIKE '%touch_key%'`, dbid); err != nil {
+			WHERE dbid = $1 AND query NOT LIKE '%pg_stat_statements%' AND query NOT LIKE '%touch_key%'
+			  AND query NOT LIKE '%log_requests%'`, dbid); err != nil {
 			t.Fatal(err)
 		}
 		return n
@@ -158,6 +265,8 @@ func (e *Env) Post(t testing.TB, key string, body []byte) *Response {
 	if key != "" {
 		req.Header.Set("Authorization", "Bearer "+key)
 	}
+	id := fmt.Sprintf("hubtest-%d", requestSeq.Add(1))
+	req.Header.Set("X-Request-Id", id)
 	rec := httptest.NewRecorder()
 	e.Handler.ServeHTTP(rec, req)
 	res := &Response{Status: rec.Code, Header: rec.Header()}
@@ -165,7 +274,56 @@ func (e *Env) Post(t testing.TB, key string, body []byte) *Response {
 	if err := json.Unmarshal(b, res); err != nil {
 		t.Fatalf("response is not JSON (status %d): %s", rec.Code, b)
 	}
+	if _, ok := e.Handler.(audited); !ok {
+		return res
+	}
+	s := sent{id: id, status: rec.Code, outcome: "OK"}
+	if m := keyPrefixRe.FindStringSubmatch(key); m != nil {
+		s.prefix = m[1]
+	}
+	s.rows, s.cells = countData(res.Data)
+	if len(res.Errors) > 0 {
+		s.outcome = res.Errors[0].Code()
+	}
+	e.mu.Lock()
+	e.sent = append(e.sent, s)
+	e.mu.Unlock()
 	return res
+}
+
+var (
+	requestSeq  atomic.Int64
+	keyPrefixRe = regexp.MustCompile(`^gh_([a-z0-9]{8,16})_`)
+)
+
+// countData counts the objects below the root of data and its values other
+// than null, decoding it (the hub counts them while it answers, as text).
+func countData(data json.RawMessage) (rows, cells int) {
+	var v any
+	if len(data) == 0 || json.Unmarshal(data, &v) != nil {
+		return 0, 0
+	}
+	var walk func(v any, root bool)
+	walk = func(v any, root bool) {
+		switch v := v.(type) {
+		case map[string]any:
+			if !root {
+				rows++
+			}
+			for _, x := range v {
+				walk(x, false)
+			}
+		case []any:
+			for _, x := range v {
+				walk(x, false)
+			}
+		case nil:
+		default:
+			cells++
+		}
+	}
+	walk(v, true)
+	return rows, cells
 }
 
 // MustData decodes the data of a response without errors into v.

@@ -66,6 +66,10 @@ func Load(ctx context.Context, adminURL string, o Options) error {
 		return fmt.Errorf("seed: begin: %w", err)
 	}
 	defer tx.Rollback()
+	// The demo data is not a change anyone made: keep it out of hub.change_log.
+	if _, err := tx.ExecContext(ctx, `SELECT set_config('genhub.record_changes', 'off', true)`); err != nil {
+		return fmt.Errorf("seed: %w", err)
+	}
 	var empty bool
 	if err := tx.QueryRowContext(ctx, emptyQuery).Scan(&empty); err != nil {
 		return fmt.Errorf("seed: is the database migrated? %w", err)

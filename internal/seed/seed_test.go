@@ -69,7 +69,7 @@ func digests(t *testing.T, db *sqlx.DB) map[string]string {
 		  JOIN pg_namespace n ON n.oid = c.relnamespace
 		  JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
 		  LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
-		 WHERE n.nspname = 'hub' AND c.relkind = 'r' AND c.relname NOT IN ('request_log', 'change_log')
+		 WHERE n.nspname = 'hub' AND c.relkind = 'r' AND c.relname NOT IN ('request_log', 'change_log', 'idempotency_key')
 		   AND (d.oid IS NULL OR pg_get_expr(d.adbin, d.adrelid) !~* 'now\(\)|current_date|current_timestamp')
 		 GROUP BY c.relname
 		 ORDER BY c.relname`)

@@ -83,7 +83,7 @@ func TestRequestDeadline(t *testing.T) {
 	e := newHub(t, server.Options{Introspection: true})
 	e.App.SetMaxOpenConns(2)
 	patient := e.Handler
-	short := server.New(e.Store, server.Options{Introspection: true, Limits: server.Limits{RequestTimeout: 300 * time.Millisecond}})
+	short := server.New(e.Store, server.Options{Introspection: true, Limits: server.Limits{RequestTimeout: 300 * time.Millisecond}, Audit: e.Audit})
 	release := lockFormations(t, e)
 
 	var wg sync.WaitGroup

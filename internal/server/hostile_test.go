@@ -197,7 +197,7 @@ func TestRateLimits(t *testing.T) {
 
 	// Cost: one operation costing more than the budget.
 	rl = ratelimit.New(ratelimit.Limit{Rate: 100, Burst: 100, CostPerMinute: 50}, ratelimit.Limit{Rate: 100, Burst: 100, CostPerMinute: 50}, nil, nil)
-	e.Handler = server.New(e.Store, server.Options{Introspection: true, RateLimiter: rl})
+	e.Handler = server.New(e.Store, server.Options{Introspection: true, RateLimiter: rl, Audit: e.Audit})
 	res = send(t, e.Handler, query(region, `{ formations(first: 30) { nodes { id title } } }`, nil))
 	wantError(t, res, apierror.RateLimited, http.StatusTooManyRequests)
 	if !strings.Contains(res.Errors[0].Message, "50") || res.Header.Get("Retry-After") == "" {

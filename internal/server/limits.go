@@ -18,6 +18,7 @@ import (
 
 	"github.com/gen-hub/genhub/internal/access"
 	"github.com/gen-hub/genhub/internal/apierror"
+	"github.com/gen-hub/genhub/internal/metrics"
 	"github.com/gen-hub/genhub/internal/ratelimit"
 )
 
@@ -139,6 +140,7 @@ func rateLimit(rl *ratelimit.Limiter, next http.Handler) http.Handler {
 		ctx := access.WithCaller(r.Context(), c)
 		if rl != nil && r.Method != http.MethodOptions {
 			if d := rl.Allow(bucketKey(c), c.PartnerID); !d.OK {
+				metrics.RateLimited.WithLabelValues(metrics.KindLabel(c.Kind, c.IsPublic()), "rate").Inc()
 				who := "your key"
 				if c.IsPublic() {
 					who = "your address (public access; send an API key for higher limits)"

@@ -32,7 +32,7 @@ func key(t testing.TB, slug string) string {
 func newHub(t testing.TB, o server.Options) *hubtest.Env {
 	t.Helper()
 	e := hubtest.New(t)
-	e.Handler = server.New(e.Store, o)
+	e.Serve(o)
 	return e
 }
 

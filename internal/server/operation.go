@@ -13,6 +13,7 @@ import (
 
 	"github.com/gen-hub/genhub/internal/access"
 	"github.com/gen-hub/genhub/internal/apierror"
+	"github.com/gen-hub/genhub/internal/metrics"
 	"github.com/gen-hub/genhub/internal/ratelimit"
 	"github.com/gen-hub/genhub/internal/store"
 )
@@ -83,6 +84,7 @@ func (g *operationGuard) MutateOperationContext(ctx context.Context, rc *graphql
 	}
 	if g.rl != nil {
 		if d := g.rl.Charge(bucketKey(c), c.PartnerID, cost); !d.OK {
+			metrics.RateLimited.WithLabelValues(metrics.KindLabel(c.Kind, c.IsPublic()), "cost").Inc()
 			return toGQL(rateLimited(d, fmt.Sprintf("cost budget exceeded: this operation costs %d and the budget is %d a minute",
 				cost, d.Limit.CostPerMinute)))
 		}

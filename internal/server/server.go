@@ -53,6 +53,11 @@ type Options struct {
 	// DefaultKey authenticates requests without an Authorization header
 	// (benchmarks only; see auth.Authenticator).
 	DefaultKey string
+	// Audit records every request; by default one is started that is never
+	// closed (records still queued at exit are lost).
+	Audit *Audit
+	// MetricsToken, when set, is the bearer token /metrics requires.
+	MetricsToken string
 }
 
 // New returns the hub's HTTP handler over st.
@@ -71,6 +76,10 @@ func New(st *store.Store, o Options) http.Handler {
 	docs := newTrustedDocuments(st)
 	gql.Use(docs) // before automatic persisted queries: registered documents by hash
 	gql.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
+	if o.Audit == nil {
+		o.Audit = NewAudit(st, o.Log)
+	}
+	gql.Use(o.Audit) // after persisted queries: it records the query text they resolve to
 	gql.Use(&operationGuard{limits: o.Limits, rl: o.RateLimiter, docs: docs, introspection: introspection})
 	gql.SetErrorPresenter(presenter(o.Log, introspection))
 	gql.SetRecoverFunc(func(ctx context.Context, p any) error {
@@ -79,12 +88,13 @@ func New(st *store.Store, o Options) http.Handler {
 	})
 
 	authn := &auth.Authenticator{Store: st, Log: o.Log, DefaultKey: o.DefaultKey}
-	api := authn.Middleware(rateLimit(o.RateLimiter, loaders.Middleware(st, gql)), func(w http.ResponseWriter, r *http.Request, err error) {
+	api := authn.Middleware(o.Audit.Caller(rateLimit(o.RateLimiter, loaders.Middleware(st, gql))), func(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, r, o.Log, err)
 	})
 
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", guardRequest(o.Limits, api))
+	mux.Handle("/graphql", o.Audit.Middleware(guardRequest(o.Limits, api)))
+	dataRoutes(mux, st, authn, o)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "ok")

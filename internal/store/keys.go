@@ -109,3 +109,26 @@ func (s *Store) RevokeOwnKey(ctx context.Context, keyID int) (bool, error) {
 	}
 	return ok, nil
 }
+
+// CallerBySlug returns what the database knows of partner slug as a caller,
+// on the administration connection (the command line acts as a partner).
+func CallerBySlug(ctx context.Context, db *sqlx.DB, slug string) (*KeyRecord, error) {
+	var k KeyRecord
+	err := db.GetContext(ctx, &k, `
+		SELECT 0 AS key_id, ''::bytea AS hash, NULL::timestamptz AS expires_at, NULL::timestamptz AS revoked_at,
+		       p.id AS partner_id, p.slug AS partner_slug, p.name AS partner_name, p.kind AS partner_kind,
+		       coalesce((SELECT (ARRAY['public', 'aggregate', 'detail', 'personal'])[max(hub.level_rank(e.level)) + 1]
+		                   FROM hub.partner_entitlements(p.id) e), 'public') AS max_level,
+		       false AS trusted_only,
+		       coalesce((SELECT max(coalesce(e.k_threshold, 11)) FROM hub.partner_entitlements(p.id) e), 11) AS k_threshold
+		  FROM hub.partner p
+		 WHERE p.slug = $1 OR ($1 = '' AND p.kind = 'operator')
+		 ORDER BY p.id LIMIT 1`, slug)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("store: no partner %q", slug)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: partner %q: %w", slug, err)
+	}
+	return &k, nil
+}

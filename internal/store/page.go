@@ -110,6 +110,7 @@ func (q *query) whereClause() string {
 type order struct {
 	cols  []string // e.g. "f.title", "f.id"
 	types []string // e.g. "text", "integer"
+	desc  bool     // newest first
 }
 
 // list is one ordered, filtered list of rows of T.
@@ -127,7 +128,7 @@ func (l *list[T]) page(ctx context.Context, tx *sqlx.Tx, p Page) (rows []*T, has
 	q.where = append([]string(nil), l.q.where...)
 	q.args = append([]any(nil), l.q.args...)
 	cmp, dir := ">", "ASC"
-	if p.Backward {
+	if p.Backward != l.order.desc {
 		cmp, dir = "<", "DESC"
 	}
 	if p.Cursor != nil {
@@ -211,7 +212,7 @@ func pageEach[T any, K comparable](ctx context.Context, tx *sqlx.Tx, l *list[T],
 	q.args = append([]any(nil), l.q.args...)
 	q.and(parentCol + " = ANY(" + q.arg(pq.Array(parents)) + ")")
 	cmp, dir := ">", "ASC"
-	if p.Backward {
+	if p.Backward != l.order.desc {
 		cmp, dir = "<", "DESC"
 	}
 	if p.Cursor != nil {

@@ -89,9 +89,21 @@ func (s *Store) run(ctx context.Context, readOnly bool, fn func(tx *sqlx.Tx) err
 	}()
 	// Transaction-local: the pooled connection is clean again after COMMIT or ROLLBACK.
 	timeout := strconv.FormatInt(s.StatementTimeout.Milliseconds(), 10)
-	if _, err = tx.ExecContext(ctx,
-		`SELECT set_config('role', $1, true), set_config('genhub.partner', $2, true), set_config('statement_timeout', $3, true)`,
-		c.Role(), c.Setting(), timeout); err != nil {
+	if d, ok := ctx.Value(timeoutKey{}).(time.Duration); ok {
+		timeout = strconv.FormatInt(d.Milliseconds(), 10)
+	}
+	if readOnly {
+		_, err = tx.ExecContext(ctx,
+			`SELECT set_config('role', $1, true), set_config('genhub.partner', $2, true), set_config('statement_timeout', $3, true)`,
+			c.Role(), c.Setting(), timeout)
+	} else {
+		// The audit triggers record who made each change, and in which request.
+		_, err = tx.ExecContext(ctx,
+			`SELECT set_config('role', $1, true), set_config('genhub.partner', $2, true), set_config('statement_timeout', $3, true),
+			        set_config('genhub.author', $4, true), set_config('genhub.request', $5, true)`,
+			c.Role(), c.Setting(), timeout, Author(ctx), RequestID(ctx))
+	}
+	if err != nil {
 		return classify(ctx, fmt.Errorf("store: set caller: %w", err))
 	}
 	if err = fn(tx); err != nil {
