@@ -150,8 +150,16 @@ BEGIN
     PERFORM hub.refresh_learner_summary(sessions);
     RETURN NULL;
   END IF;
-  contributions := CASE TG_TABLE_NAME
-    WHEN 'enrolment' THEN format($c$
+  contributions := CASE
+    -- New enrolments have no outcome or aid application yet.
+    WHEN TG_TABLE_NAME = 'enrolment' AND TG_OP = 'INSERT' THEN format($c$
+      SELECT c.sign, c.session_id, c.formation_id, c.enrolled_on, 1,
+             (c.sex = 'female')::int, (c.prior_situation = 'neet')::int,
+             (c.prior_situation = 'neet' AND c.age_band = 'under_26' AND c.qualification IN ('none', 'infra_bac', 'bac'))::int,
+             c.qpv_resident::int, (c.completion <> 'ongoing')::int, (c.completion = 'completed')::int,
+             0, 0, 0, 0, 0
+        FROM (%1$s) c$c$, rows)
+    WHEN TG_TABLE_NAME = 'enrolment' THEN format($c$
       SELECT c.sign, c.session_id, c.formation_id, c.enrolled_on, 1,
              (c.sex = 'female')::int, (c.prior_situation = 'neet')::int,
              (c.prior_situation = 'neet' AND c.age_band = 'under_26' AND c.qualification IN ('none', 'infra_bac', 'bac'))::int,
@@ -162,7 +170,7 @@ BEGIN
         FROM (%1$s) c
         LEFT JOIN hub.outcome o ON o.enrolment_id = c.id AND o.measured_at = 'm3'
         LEFT JOIN hub.aid_application a ON a.enrolment_id = c.id$c$, rows, granted)
-    WHEN 'outcome' THEN format($c$
+    WHEN TG_TABLE_NAME = 'outcome' THEN format($c$
       SELECT c.sign, e.session_id, e.formation_id, e.enrolled_on, 0, 0, 0, 0, 0, 0, 0,
              (c.measured_at = 'm3')::int, (c.measured_at = 'm3' AND c.positive)::int, 0, 0, 0
         FROM (%1$s) c JOIN hub.enrolment e ON e.id = c.enrolment_id$c$, rows)
