@@ -107,15 +107,37 @@ END
 $$;
 
 -- caller_formations returns the formations the caller holds a grant on at
--- min_level or above (policies test caller_national first).
+-- min_level or above (policies test caller_national first). Each kind of scope
+-- is looked up through its own btree index.
 CREATE FUNCTION hub.caller_formations(min_level text) RETURNS SETOF integer
 LANGUAGE plpgsql STABLE SECURITY DEFINER ROWS 200 SET search_path = pg_catalog, hub AS $$
 DECLARE
-  keys text[] := hub.caller_keys(min_level);
+  national boolean;
+  regions text[];
+  departments text[];
+  organisations integer[];
+  formations integer[];
+  calls integer[];
 BEGIN
-  IF cardinality(keys) > 0 THEN
-    RETURN QUERY SELECT f.id FROM hub.formation f WHERE f.scope_keys && keys;
+  SELECT bool_or(e.scope = 'national'),
+         array_agg(e.region_code) FILTER (WHERE e.scope = 'region'),
+         array_agg(e.department_code) FILTER (WHERE e.scope = 'department'),
+         array_agg(e.organisation_id) FILTER (WHERE e.scope = 'organisation'),
+         array_agg(e.formation_id) FILTER (WHERE e.scope = 'formation'),
+         array_agg(e.call_id) FILTER (WHERE e.scope = 'labelling_call')
+    INTO national, regions, departments, organisations, formations, calls
+    FROM hub.partner_entitlements(hub.caller()) e
+   WHERE hub.level_rank(e.level) >= hub.level_rank(min_level);
+  IF national THEN
+    RETURN QUERY SELECT f.id FROM hub.formation f;
+    RETURN;
   END IF;
+  RETURN QUERY
+    SELECT f.id FROM hub.formation f WHERE f.region_code = ANY (regions)
+    UNION SELECT f.id FROM hub.formation f WHERE f.department_code = ANY (departments)
+    UNION SELECT f.id FROM hub.formation f WHERE f.organisation_id = ANY (organisations)
+    UNION SELECT x FROM unnest(formations) x
+    UNION SELECT l.formation_id FROM hub.label l WHERE l.call_id = ANY (calls);
 END
 $$;
 

@@ -230,6 +230,16 @@ func operations(db *sqlx.DB) ([]op, error) {
 			rawArgs: noArgs,
 		},
 		{
+			name: "indicators", partner: "caisse-des-depots",
+			query: `{ indicators(groupBy: [DEPARTMENT], margins: true) { threshold cells { totalOver region { code } department { code }
+				learners { value published reason } women { value published reason } lowQualifiedNeetYouth { value published }
+				positiveM3 { value published } womenRate { percent published } positiveExitRateM3 { percent published } } } }`,
+			vars: none,
+			// The hub's own statement: the cells and margins, primary suppression done, in one call.
+			raw:     `SELECT * FROM hub.indicators(ARRAY['region', 'department'], NULL, NULL, NULL, NULL, NULL, NULL, NULL)`,
+			rawArgs: noArgs,
+		},
+		{
 			name: "node", partner: "region-hauts-de-france",
 			query: `query($f: ID!, $s: ID!) { f: node(id: $f) { id ... on Formation { title seats } } s: node(id: $s) { id ... on Session { startOn plannedSeats } } }`,
 			vars: func(i int) map[string]any {
@@ -251,7 +261,7 @@ func rawQuery(db *sqlx.DB, o op, i int) error {
 	defer tx.Rollback()
 	role, partner := "genhub_public", "public"
 	if o.partner != "" {
-		role, partner = "genhub_detail", strconv.Itoa(partnerIDs[o.partner])
+		role, partner = "genhub_"+levelOf(o.partner), strconv.Itoa(partnerIDs[o.partner])
 	}
 	if _, err := tx.Exec(`SELECT set_config('role', $1, true), set_config('genhub.partner', $2, true)`, role, partner); err != nil {
 		return err
@@ -369,6 +379,19 @@ func keyOf(slug string) string {
 		}
 	}
 	return ""
+}
+
+// levelOf is the request level of a demo partner's role.
+func levelOf(slug string) string {
+	switch kindOf(slug) {
+	case "funder", "employment_service":
+		return "aggregate"
+	case "organisation":
+		return "personal"
+	case "operator", "crous":
+		return kindOf(slug)
+	}
+	return "detail"
 }
 
 func kindOf(slug string) string {

@@ -91,6 +91,11 @@ func Load(ctx context.Context, adminURL string, o Options) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("seed: commit: %w", err)
 	}
+	// VACUUM sets the visibility map, so that index-only scans (used by the
+	// row-level security lookups) need not visit the freshly loaded heap.
+	if _, err := db.ExecContext(ctx, `VACUUM (ANALYZE) hub.formation, hub.label, hub.session, hub.enrolment, hub.outcome, hub.aid_application`); err != nil {
+		return fmt.Errorf("seed: vacuum: %w", err)
+	}
 	if _, err := db.ExecContext(ctx, `ANALYZE`); err != nil {
 		return fmt.Errorf("seed: analyze: %w", err)
 	}
