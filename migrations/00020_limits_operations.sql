@@ -55,8 +55,8 @@ CREATE TABLE hub.trusted_operation (
 CREATE UNIQUE INDEX ON hub.trusted_operation (partner_id, hash) WHERE revoked_at IS NULL;
 
 -- +goose StatementBegin
--- partner_limits lists the partners whose limits differ from the hub's defaults.
-CREATE FUNCTION hub.partner_limits()
+-- limits_of_partners lists the partners whose limits differ from the hub's defaults.
+CREATE FUNCTION hub.limits_of_partners()
 RETURNS TABLE (partner_id integer, requests_per_second double precision, burst integer, cost_per_minute integer)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, hub AS $$
   SELECT partner_id, requests_per_second::double precision, burst, cost_per_minute FROM hub.partner_limit
@@ -107,9 +107,9 @@ CREATE POLICY access_functions ON hub.partner_limit FOR SELECT TO genhub_access 
 CREATE POLICY access_functions ON hub.trusted_operation FOR SELECT TO genhub_access USING (true);
 CREATE POLICY access_usage ON hub.rate_usage TO genhub_access USING (true) WITH CHECK (true);
 
-REVOKE ALL ON FUNCTION hub.partner_limits(), hub.add_rate_usage(text[], timestamptz[], integer[], bigint[]),
+REVOKE ALL ON FUNCTION hub.limits_of_partners(), hub.add_rate_usage(text[], timestamptz[], integer[], bigint[]),
   hub.prune_rate_usage(), hub.trusted_document(integer, text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION hub.partner_limits(), hub.add_rate_usage(text[], timestamptz[], integer[], bigint[]),
+GRANT EXECUTE ON FUNCTION hub.limits_of_partners(), hub.add_rate_usage(text[], timestamptz[], integer[], bigint[]),
   hub.prune_rate_usage(), hub.trusted_document(integer, text) TO genhub_app;
 
 GRANT SELECT ON hub.partner_limit, hub.trusted_operation
@@ -121,7 +121,7 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON hub.rate_usage TO genhub_access;
 
 -- Ownership last: grants above are made by the creating owner and carried over.
 GRANT CREATE ON SCHEMA hub TO genhub_access;
-ALTER FUNCTION hub.partner_limits() OWNER TO genhub_access;
+ALTER FUNCTION hub.limits_of_partners() OWNER TO genhub_access;
 ALTER FUNCTION hub.add_rate_usage(text[], timestamptz[], integer[], bigint[]) OWNER TO genhub_access;
 ALTER FUNCTION hub.prune_rate_usage() OWNER TO genhub_access;
 ALTER FUNCTION hub.trusted_document(integer, text) OWNER TO genhub_access;
@@ -134,7 +134,7 @@ SET LOCAL ROLE genhub_owner;
 DROP FUNCTION hub.trusted_document(integer, text);
 DROP FUNCTION hub.prune_rate_usage();
 DROP FUNCTION hub.add_rate_usage(text[], timestamptz[], integer[], bigint[]);
-DROP FUNCTION hub.partner_limits();
+DROP FUNCTION hub.limits_of_partners();
 DROP TABLE hub.trusted_operation;
 DROP TABLE hub.rate_usage;
 DROP TABLE hub.partner_limit;

@@ -21,7 +21,7 @@ type PartnerLimit struct {
 // It runs as the login role, like authentication.
 func (s *Store) PartnerLimits(ctx context.Context) ([]PartnerLimit, error) {
 	var ls []PartnerLimit
-	if err := s.db.SelectContext(ctx, &ls, `SELECT * FROM hub.partner_limits()`); err != nil {
+	if err := s.db.SelectContext(ctx, &ls, `SELECT * FROM hub.limits_of_partners()`); err != nil {
 		return nil, classify(ctx, fmt.Errorf("store: partner limits: %w", err))
 	}
 	return ls, nil
