@@ -186,6 +186,8 @@ func TestCatalogueBadInput(t *testing.T) {
 		{"negative page", map[string]any{"last": -1}, "last"},
 		{"first and last", map[string]any{"first": 5, "last": 5}, "first"},
 		{"garbage cursor", map[string]any{"first": 5, "after": "not-a-cursor"}, "after"},
+		{"cursor of the wrong type", map[string]any{"first": 5, "after": "WyJhYmMiXQ"}, "after"}, // ["abc"] where an id goes
+		{"cursor of another order", map[string]any{"last": 5, "before": "WyIyMDE3LTAxLTAxIiwiMyIsIjQiXQ"}, "before"},
 		{"short title", map[string]any{"first": 5, "filter": map[string]any{"titleContains": "a"}}, "filter.titleContains"},
 		{"organisation id", map[string]any{"first": 5, "filter": map[string]any{"organisationId": "Zm9vOmJhcg"}}, "filter.organisationId"},
 	}

@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -122,9 +124,10 @@ type list[T any] struct {
 	key   func(*T) []string // the sort key of a row, for its cursor
 }
 
-// page returns the rows of p, and whether rows exist before and after them.
-func (l *list[T]) page(ctx context.Context, tx *sqlx.Tx, p Page) (rows []*T, hasPrev, hasNext bool, err error) {
-	q := l.q // conditions of this page only; the count uses l.q
+// pageQuery returns the conditions and parameters of page p of l (the list's
+// own plus the keyset condition of the cursor) and its ORDER BY list.
+func (l *list[T]) pageQuery(p Page) (query, string, error) {
+	q := l.q // a copy: the count uses l.q alone
 	q.where = append([]string(nil), l.q.where...)
 	q.args = append([]any(nil), l.q.args...)
 	cmp, dir := ">", "ASC"
@@ -133,10 +136,21 @@ func (l *list[T]) page(ctx context.Context, tx *sqlx.Tx, p Page) (rows []*T, has
 	}
 	if p.Cursor != nil {
 		if len(p.Cursor) != len(l.order.cols) {
-			return nil, false, false, apierror.BadInput("after", "not a cursor of this list in this order")
+			field := "after"
+			if p.Backward {
+				field = "before"
+			}
+			return q, "", apierror.BadInput(field, "not a cursor of this list in this order")
 		}
 		ph := make([]string, len(p.Cursor))
 		for i, v := range p.Cursor {
+			if !fitsType(v, l.order.types[i]) {
+				field := "after"
+				if p.Backward {
+					field = "before"
+				}
+				return q, "", apierror.BadInput(field, "not a cursor of this list in this order")
+			}
 			ph[i] = q.arg(v) + "::" + l.order.types[i]
 		}
 		q.and(fmt.Sprintf("(%s) %s (%s)", strings.Join(l.order.cols, ", "), cmp, strings.Join(ph, ", ")))
@@ -145,8 +159,36 @@ func (l *list[T]) page(ctx context.Context, tx *sqlx.Tx, p Page) (rows []*T, has
 	for i, c := range l.order.cols {
 		by[i] = c + " " + dir
 	}
+	return q, strings.Join(by, ", "), nil
+}
+
+// fitsType says whether a cursor value can be cast to the SQL type of its column.
+func fitsType(v, typ string) bool {
+	switch typ {
+	case "integer":
+		n, err := strconv.ParseInt(v, 10, 32)
+		return err == nil && n >= 0
+	case "bigint":
+		_, err := strconv.ParseInt(v, 10, 64)
+		return err == nil
+	case "date":
+		_, err := time.Parse("2006-01-02", v)
+		return err == nil
+	case "timestamptz":
+		_, err := time.Parse(time.RFC3339Nano, v)
+		return err == nil
+	}
+	return !strings.ContainsRune(v, 0)
+}
+
+// page returns the rows of p, and whether rows exist before and after them.
+func (l *list[T]) page(ctx context.Context, tx *sqlx.Tx, p Page) (rows []*T, hasPrev, hasNext bool, err error) {
+	q, by, err := l.pageQuery(p)
+	if err != nil {
+		return nil, false, false, err
+	}
 	stmt := fmt.Sprintf("SELECT %s FROM %s %s ORDER BY %s LIMIT %d",
-		l.sel, l.from, q.whereClause(), strings.Join(by, ", "), p.Limit+1)
+		l.sel, l.from, q.whereClause(), by, p.Limit+1)
 	rows, err = selectRows[T](ctx, tx, stmt, q.args...)
 	if err != nil {
 		return nil, false, false, fmt.Errorf("store: list %s: %w", l.from, err)
@@ -207,31 +249,14 @@ func fetch[T any](ctx context.Context, s *Store, l *list[T], p Page) (*Result[T]
 // pageEach returns page p of the list for each parent, in one statement: the
 // rows whose parentCol is each of parents, numbered per parent.
 func pageEach[T any, K comparable](ctx context.Context, tx *sqlx.Tx, l *list[T], parentCol string, parents []K, parentOf func(*T) K, p Page) (map[K][]*T, error) {
-	q := l.q
-	q.where = append([]string(nil), l.q.where...)
-	q.args = append([]any(nil), l.q.args...)
+	q, by, err := l.pageQuery(p)
+	if err != nil {
+		return nil, err
+	}
 	q.and(parentCol + " = ANY(" + q.arg(pq.Array(parents)) + ")")
-	cmp, dir := ">", "ASC"
-	if p.Backward != l.order.desc {
-		cmp, dir = "<", "DESC"
-	}
-	if p.Cursor != nil {
-		if len(p.Cursor) != len(l.order.cols) {
-			return nil, apierror.BadInput("after", "not a cursor of this list in this order")
-		}
-		ph := make([]string, len(p.Cursor))
-		for i, v := range p.Cursor {
-			ph[i] = q.arg(v) + "::" + l.order.types[i]
-		}
-		q.and(fmt.Sprintf("(%s) %s (%s)", strings.Join(l.order.cols, ", "), cmp, strings.Join(ph, ", ")))
-	}
-	by := make([]string, len(l.order.cols))
-	for i, c := range l.order.cols {
-		by[i] = c + " " + dir
-	}
 	stmt := fmt.Sprintf(`SELECT * FROM (SELECT %s, row_number() OVER (PARTITION BY %s ORDER BY %s) AS row_number_
 		FROM %s %s) x WHERE row_number_ <= %d ORDER BY row_number_`,
-		l.sel, parentCol, strings.Join(by, ", "), l.from, q.whereClause(), p.Limit+1)
+		l.sel, parentCol, by, l.from, q.whereClause(), p.Limit+1)
 	rows, err := selectRows[T](ctx, tx, stmt, q.args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: list %s by %s: %w", l.from, parentCol, err)
