@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"strconv"
 	"text/tabwriter"
@@ -27,6 +28,7 @@ type config struct {
 	maxConns         int
 	partnerLimit     ratelimit.Limit
 	publicLimit      ratelimit.Limit
+	trustedProxies   []net.IPNet
 }
 
 // Default rate limits: a partner's dashboard or script, and an anonymous
@@ -76,6 +78,12 @@ func readConfig() (config, error) {
 	float("GENHUB_PUBLIC_RATE", &c.publicLimit.Rate)
 	num("GENHUB_PUBLIC_BURST", &c.publicLimit.Burst)
 	num("GENHUB_PUBLIC_COST_PER_MINUTE", &c.publicLimit.CostPerMinute)
+	if list := os.Getenv("GENHUB_TRUSTED_PROXIES"); list != "" {
+		var err error
+		if c.trustedProxies, err = server.ParseTrustedProxies(list); err != nil {
+			errs = append(errs, fmt.Errorf("GENHUB_TRUSTED_PROXIES must list addresses or CIDR ranges separated by commas: %w", err))
+		}
+	}
 	if c.statementTimeout > c.limits.RequestTimeout {
 		errs = append(errs, errors.New("GENHUB_STATEMENT_TIMEOUT must not exceed GENHUB_REQUEST_TIMEOUT"))
 	}

@@ -112,6 +112,8 @@ environment:
   GENHUB_LOG               "text" for text logs (default JSON)
   GENHUB_TRUSTED_FILE      operations to register at start (as serve -trusted FILE)
   GENHUB_METRICS_TOKEN     bearer token /metrics requires (default: none, keep /metrics private)
+  GENHUB_TRUSTED_PROXIES   load balancers in front of the hub (addresses, CIDR ranges), whose
+                           X-Forwarded-For names the client for the public rate limit
   limits (see README):     GENHUB_MAX_BODY_BYTES GENHUB_MAX_TOKENS GENHUB_MAX_DEPTH
                            GENHUB_MAX_ALIASES GENHUB_MAX_ROOT_FIELDS GENHUB_MAX_FIELDS
                            GENHUB_MAX_COMPLEXITY GENHUB_REQUEST_TIMEOUT GENHUB_STATEMENT_TIMEOUT
@@ -286,6 +288,7 @@ func serve(ctx context.Context, log *slog.Logger, args []string) error {
 		DefaultKey:           *defaultKey,
 		Audit:                audit,
 		MetricsToken:         os.Getenv("GENHUB_METRICS_TOKEN"),
+		TrustedProxies:       cfg.trustedProxies,
 	})
 	l, err := net.Listen("tcp", *listen)
 	if err != nil {

@@ -8,7 +8,6 @@ import (
 	"io"
 	"math"
 	"mime"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -133,10 +132,10 @@ func refuseTooLarge(w http.ResponseWriter, r *http.Request, lim Limits) {
 
 // rateLimit refuses requests over their partner's (or public address's)
 // token bucket, and records the client address of the caller.
-func rateLimit(rl *ratelimit.Limiter, next http.Handler) http.Handler {
+func rateLimit(rl *ratelimit.Limiter, addrs clientAddrs, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c := access.FromContext(r.Context())
-		c.ClientAddr = clientAddr(r)
+		c.ClientAddr = addrs.of(r)
 		ctx := access.WithCaller(r.Context(), c)
 		if rl != nil && r.Method != http.MethodOptions {
 			if d := rl.Allow(bucketKey(c), c.PartnerID); !d.OK {
@@ -183,15 +182,6 @@ func bucketKey(c access.Caller) string {
 		return ratelimit.AddressKey(c.ClientAddr)
 	}
 	return ratelimit.PartnerKey(c.PartnerID)
-}
-
-// clientAddr returns the address the request came from.
-func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 // refuse answers a request refused before GraphQL execution.

@@ -21,12 +21,12 @@ import (
 const MaxImportBytes = 512 << 20
 
 // dataRoutes adds the metrics, and the CSV import and export, which
-// authenticate like /graphql and are recorded in the audit log too.
-func dataRoutes(mux *http.ServeMux, st *store.Store, authn *auth.Authenticator, o Options) {
+// authenticate, are rate limited and are recorded in the audit log like /graphql.
+func dataRoutes(mux *http.ServeMux, st *store.Store, authn *auth.Authenticator, limit func(http.Handler) http.Handler, o Options) {
 	mux.Handle("GET /metrics", requireToken(o.MetricsToken, metrics.Handler(st.DB().DB)))
 	fail := func(w http.ResponseWriter, r *http.Request, err error) { writeError(w, r, o.Log, err) }
 	authed := func(h http.Handler) http.Handler {
-		return o.Audit.Middleware(authn.Middleware(o.Audit.Caller(h), fail))
+		return o.Audit.Middleware(authn.Middleware(o.Audit.Caller(limit(h)), fail))
 	}
 	mux.Handle("POST /import/{kind}", authed(importHandler(st, o)))
 	mux.Handle("GET /export/{what}", authed(exportHandler(st, o)))

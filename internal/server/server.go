@@ -58,6 +58,9 @@ type Options struct {
 	Audit *Audit
 	// MetricsToken, when set, is the bearer token /metrics requires.
 	MetricsToken string
+	// TrustedProxies are the load balancers and reverse proxies in front of
+	// the hub, whose X-Forwarded-For header names the public client.
+	TrustedProxies []net.IPNet
 }
 
 // New returns the hub's HTTP handler over st.
@@ -88,13 +91,16 @@ func New(st *store.Store, o Options) http.Handler {
 	})
 
 	authn := &auth.Authenticator{Store: st, Log: o.Log, DefaultKey: o.DefaultKey}
-	api := authn.Middleware(o.Audit.Caller(rateLimit(o.RateLimiter, loaders.Middleware(st, gql))), func(w http.ResponseWriter, r *http.Request, err error) {
+	limit := func(h http.Handler) http.Handler {
+		return rateLimit(o.RateLimiter, newClientAddrs(o.TrustedProxies), h)
+	}
+	api := authn.Middleware(o.Audit.Caller(limit(loaders.Middleware(st, gql))), func(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, r, o.Log, err)
 	})
 
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", o.Audit.Middleware(guardRequest(o.Limits, api)))
-	dataRoutes(mux, st, authn, o)
+	dataRoutes(mux, st, authn, limit, o)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "ok")
