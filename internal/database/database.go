@@ -28,13 +28,19 @@ func Open(ctx context.Context, dsn string) (*sqlx.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("database: open: %w", err)
 	}
+	return db, connected(ctx, db, dsn)
+}
+
+// connected checks that the server of a new pool answers, and closes the
+// pool when it does not.
+func connected(ctx context.Context, db *sqlx.DB, dsn string) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("database: connect to %s: %w", Redact(dsn), err)
+		return fmt.Errorf("database: connect to %s: %w", Redact(dsn), err)
 	}
-	return db, nil
+	return nil
 }
 
 // Redact returns the URL without its password, for messages.

@@ -6,7 +6,6 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/hashicorp/golang-lru/v2/simplelru"
 	"github.com/jmoiron/sqlx"
@@ -34,13 +33,7 @@ func OpenApp(ctx context.Context, dsn string, prepare bool) (*sqlx.DB, error) {
 		return nil, fmt.Errorf("database: open: %w", err)
 	}
 	db := sqlx.NewDb(sql.OpenDB(preparing{c}), "postgres")
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if err := db.PingContext(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("database: connect to %s: %w", Redact(dsn), err)
-	}
-	return db, nil
+	return db, connected(ctx, db, dsn)
 }
 
 // preparing is a connector whose connections keep their prepared statements.

@@ -14,6 +14,19 @@ import (
 	"github.com/gen-hub/genhub/internal/hubtest"
 )
 
+// oneConnection returns a pool of the runtime role with prepared statements
+// and a single connection, so that every statement runs on it.
+func oneConnection(t *testing.T, e *hubtest.Env) *sqlx.DB {
+	t.Helper()
+	db, err := database.OpenApp(context.Background(), e.AppURL, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	db.SetMaxOpenConns(1)
+	return db
+}
+
 // TestPreparedStatementsFollowTheCaller runs the same prepared statements on
 // one connection as five callers in turn, several rounds, and compares each
 // answer with the same statement sent unprepared: a plan or a result cached
@@ -21,12 +34,7 @@ import (
 func TestPreparedStatementsFollowTheCaller(t *testing.T) {
 	e := hubtest.New(t)
 	ctx := context.Background()
-	one, err := database.OpenApp(ctx, e.AppURL, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer one.Close()
-	one.SetMaxOpenConns(1) // every statement on the same connection
+	one := oneConnection(t, e)
 	plain, err := database.Open(ctx, e.AppURL)
 	if err != nil {
 		t.Fatal(err)
@@ -108,12 +116,7 @@ func TestPreparedStatementsFollowTheCaller(t *testing.T) {
 func TestPreparedStatementsStaleAndBusy(t *testing.T) {
 	e := hubtest.New(t)
 	ctx := context.Background()
-	one, err := database.OpenApp(ctx, e.AppURL, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer one.Close()
-	one.SetMaxOpenConns(1)
+	one := oneConnection(t, e)
 	e.Admin.MustExec(`CREATE TABLE public.probe (id int, name text); INSERT INTO public.probe VALUES (1, 'a'), (2, 'b');
 		GRANT SELECT ON public.probe TO genhub_app`)
 	const q = `SELECT * FROM public.probe WHERE id >= $1 ORDER BY id`
