@@ -57,6 +57,19 @@ DROP TABLE hub.change_log_by_row;
 -- Entries are appended in time order: a BRIN index finds time ranges.
 CREATE INDEX change_log_at_brin ON hub.change_log USING brin (at);
 CREATE INDEX change_log_key_block ON hub.change_log (key_block, table_name);
+-- Entries of bulk writes are large (some 40 kB per 1,000 enrolments): lz4
+-- compresses them several times faster than the default pglz. A server built
+-- without lz4 keeps pglz.
+-- +goose StatementBegin
+DO $$
+BEGIN
+  ALTER TABLE hub.change_log ALTER COLUMN row_keys SET COMPRESSION lz4, ALTER COLUMN before SET COMPRESSION lz4,
+                             ALTER COLUMN after SET COMPRESSION lz4;
+EXCEPTION WHEN feature_not_supported THEN
+  NULL;
+END
+$$;
+-- +goose StatementEnd
 
 -- One row per change, as the log was read before: its position in its entry,
 -- its key and its values before and after as JSON objects (computed only when
@@ -99,6 +112,10 @@ DECLARE
   who    text := current_setting('genhub.partner', true);
   pid    integer := CASE WHEN who ~ '^[0-9]{1,9}$' THEN who::integer END;
   cols   text[];
+  -- How each column's values are gathered into a JSON array: as an array
+  -- first (the cheaper way), except for array columns, which array_agg would
+  -- turn into one array of more dimensions.
+  aggs   text[];
   -- The rows changed, one per x: their columns, or for an update the
   -- composites n (after) and o (before); the block of their first key
   -- (block_), and which 1,000 rows of the block (chunk_).
@@ -115,37 +132,43 @@ BEGIN
   IF current_setting('genhub.record_changes', true) = 'off' THEN
     RETURN NULL;
   END IF;
-  SELECT array_agg(a.attname::text ORDER BY a.attnum) INTO cols
-    FROM pg_attribute a
+  SELECT array_agg(a.attname::text ORDER BY a.attnum),
+         array_agg(CASE WHEN t.typcategory = 'A' THEN 'jsonb_agg(%s)' ELSE 'to_jsonb(array_agg(%s))' END ORDER BY a.attnum)
+    INTO cols, aggs
+    FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
    WHERE a.attrelid = TG_RELID AND a.attnum > 0 AND NOT a.attisdropped AND a.attname <> ALL (hidden);
   IF TG_OP = 'UPDATE' THEN
     col := '(x.%1$s).%2$I';
     first := format('n.%I', keys[1]);
-    src := format('SELECT n, o, %1$s / 1000 AS block_, (row_number() OVER (PARTITION BY %1$s / 1000) - 1) / 1000 AS chunk_
+    src := format('SELECT n, o, %1$s / 1000 AS block_, %5$s AS chunk_
                      FROM new_rows n JOIN old_rows o ON %2$s
                     WHERE ROW(%3$s) IS DISTINCT FROM ROW(%4$s)',
                   first,
                   (SELECT string_agg(format('n.%1$I = o.%1$I', k), ' AND ') FROM unnest(keys) k),
                   (SELECT string_agg(format('n.%I', c), ', ') FROM unnest(cols) c),
-                  (SELECT string_agg(format('o.%I', c), ', ') FROM unnest(cols) c));
+                  (SELECT string_agg(format('o.%I', c), ', ') FROM unnest(cols) c),
+                  CASE WHEN cardinality(keys) = 1 THEN '0'
+                       ELSE format('(row_number() OVER (PARTITION BY %s / 1000) - 1) / 1000', first) END);
   ELSE
     col := 'x.%2$I';
     first := format('%s.%I', side, keys[1]);
-    src := format('SELECT %1$s.*, %3$s / 1000 AS block_, (row_number() OVER (PARTITION BY %3$s / 1000) - 1) / 1000 AS chunk_
-                     FROM %2$s %1$s',
-                  side, CASE TG_OP WHEN 'INSERT' THEN 'new_rows' ELSE 'old_rows' END, first);
+    -- A key of one column is unique: a block holds at most 1,000 rows.
+    src := format('SELECT %1$s.*, %3$s / 1000 AS block_, %4$s AS chunk_ FROM %2$s %1$s',
+                  side, CASE TG_OP WHEN 'INSERT' THEN 'new_rows' ELSE 'old_rows' END, first,
+                  CASE WHEN cardinality(keys) = 1 THEN '0'
+                       ELSE format('(row_number() OVER (PARTITION BY %s / 1000) - 1) / 1000', first) END);
   END IF;
   key := (SELECT string_agg(format(col, side, k) || '::text', ' || '':'' || ') FROM unnest(keys) k);
   -- jsonb_build_object takes at most 100 arguments: 50 columns at a time.
   IF TG_OP <> 'DELETE' THEN
     after := (SELECT string_agg(format('jsonb_build_object(%s)', part), ' || ')
-                FROM (SELECT string_agg(format('%L, jsonb_agg(%s)', c, format(col, 'n', c)), ', ') AS part
-                        FROM unnest(cols) WITH ORDINALITY AS u(c, i) GROUP BY (i - 1) / 50) p);
+                FROM (SELECT string_agg(format('%L, ', c) || format(agg, format(col, 'n', c)), ', ') AS part
+                        FROM unnest(cols, aggs) WITH ORDINALITY AS u(c, agg, i) GROUP BY (i - 1) / 50) p);
   END IF;
   IF TG_OP <> 'INSERT' THEN
     before := (SELECT string_agg(format('jsonb_build_object(%s)', part), ' || ')
-                 FROM (SELECT string_agg(format('%L, jsonb_agg(%s)', c, format(col, 'o', c)), ', ') AS part
-                         FROM unnest(cols) WITH ORDINALITY AS u(c, i) GROUP BY (i - 1) / 50) p);
+                 FROM (SELECT string_agg(format('%L, ', c) || format(agg, format(col, 'o', c)), ', ') AS part
+                         FROM unnest(cols, aggs) WITH ORDINALITY AS u(c, agg, i) GROUP BY (i - 1) / 50) p);
   END IF;
   -- One aggregation: every array of an entry lists its rows in the same order.
   EXECUTE format('INSERT INTO hub.change_log (request_id, partner_id, author, table_name, action, row_keys, key_block, before, after)
