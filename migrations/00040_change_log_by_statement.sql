@@ -38,8 +38,9 @@ CREATE TABLE hub.change_log (
   -- The first key column of those rows divided by 1,000 (the same for all).
   key_block  bigint NOT NULL,
   -- Values of the rows before and after, column by column: {"column": [row 1, row 2, …]}.
-  before     jsonb,
-  after      jsonb
+  -- JSON text (json, not jsonb): written at every change, read rarely.
+  before     json,
+  after      json
 );
 COMMENT ON TABLE hub.change_log IS 'One entry per statement and table changed (split every 1,000 rows): the rows'' keys and their values before and after, column by column. Read through hub.change_rows.';
 
@@ -47,8 +48,8 @@ INSERT INTO hub.change_log (id, at, request_id, partner_id, author, table_name, 
 OVERRIDING SYSTEM VALUE
 SELECT c.id, c.at, c.request_id, c.partner_id, c.author, c.table_name, c.action, ARRAY[c.row_key],
        CASE WHEN split_part(c.row_key, ':', 1) ~ '^-?[0-9]{1,18}$' THEN split_part(c.row_key, ':', 1)::bigint / 1000 ELSE -1 END,
-       (SELECT jsonb_object_agg(v.key, jsonb_build_array(v.value)) FROM jsonb_each(c.before) v),
-       (SELECT jsonb_object_agg(v.key, jsonb_build_array(v.value)) FROM jsonb_each(c.after) v)
+       (SELECT json_object_agg(v.key, jsonb_build_array(v.value)) FROM jsonb_each(c.before) v),
+       (SELECT json_object_agg(v.key, jsonb_build_array(v.value)) FROM jsonb_each(c.after) v)
   FROM hub.change_log_by_row c
  ORDER BY c.id;
 SELECT setval(pg_get_serial_sequence('hub.change_log', 'id'), coalesce(max(id), 0) + 1, false) FROM hub.change_log;
@@ -72,13 +73,13 @@ $$;
 -- +goose StatementEnd
 
 -- One row per change, as the log was read before: its position in its entry,
--- its key and its values before and after as JSON objects (computed only when
--- selected). Filters on an entry's columns (table, request, partner, time, key
+-- its key and its values before and after as JSON objects, jsonb as before
+-- (computed only when selected). Filters on an entry's columns (table, request, partner, time, key
 -- block) apply before its rows are unfolded.
 CREATE VIEW hub.change_rows WITH (security_invoker = true) AS
 SELECT c.id, k.position::integer AS position, c.at, c.request_id, c.partner_id, c.author, c.table_name, k.row_key, c.action,
-       (SELECT jsonb_object_agg(v.key, v.value -> (k.position::integer - 1)) FROM jsonb_each(c.before) v) AS before,
-       (SELECT jsonb_object_agg(v.key, v.value -> (k.position::integer - 1)) FROM jsonb_each(c.after) v) AS after,
+       (SELECT jsonb_object_agg(v.key, (v.value -> (k.position::integer - 1))::jsonb) FROM json_each(c.before) v) AS before,
+       (SELECT jsonb_object_agg(v.key, (v.value -> (k.position::integer - 1))::jsonb) FROM json_each(c.after) v) AS after,
        c.row_keys, c.key_block
   FROM hub.change_log c
  CROSS JOIN LATERAL unnest(c.row_keys) WITH ORDINALITY AS k(row_key, position);
@@ -114,7 +115,8 @@ DECLARE
   cols   text[];
   -- How each column's values are gathered into a JSON array: as an array
   -- first (the cheaper way), except for array columns, which array_agg would
-  -- turn into one array of more dimensions.
+  -- turn into one array of more dimensions. JSON text costs less to build
+  -- than jsonb; the values are those to_jsonb gives.
   aggs   text[];
   -- The rows changed, one per x: their columns, or for an update the
   -- composites n (after) and o (before); the block of their first key
@@ -133,7 +135,7 @@ BEGIN
     RETURN NULL;
   END IF;
   SELECT array_agg(a.attname::text ORDER BY a.attnum),
-         array_agg(CASE WHEN t.typcategory = 'A' THEN 'jsonb_agg(%s)' ELSE 'to_jsonb(array_agg(%s))' END ORDER BY a.attnum)
+         array_agg(CASE WHEN t.typcategory = 'A' THEN 'json_agg(%s)' ELSE 'to_json(array_agg(%s))' END ORDER BY a.attnum)
     INTO cols, aggs
     FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
    WHERE a.attrelid = TG_RELID AND a.attnum > 0 AND NOT a.attisdropped AND a.attname <> ALL (hidden);
@@ -159,15 +161,16 @@ BEGIN
                        ELSE format('(row_number() OVER (PARTITION BY %s / 1000) - 1) / 1000', first) END);
   END IF;
   key := (SELECT string_agg(format(col, side, k) || '::text', ' || '':'' || ') FROM unnest(keys) k);
-  -- jsonb_build_object takes at most 100 arguments: 50 columns at a time.
+  -- json_build_object takes at most 100 arguments: 50 columns at a time,
+  -- merged as jsonb for a wider table.
   IF TG_OP <> 'DELETE' THEN
-    after := (SELECT string_agg(format('jsonb_build_object(%s)', part), ' || ')
-                FROM (SELECT string_agg(format('%L, ', c) || format(agg, format(col, 'n', c)), ', ') AS part
+    after := (SELECT CASE WHEN count(*) = 1 THEN min(part) ELSE '(' || string_agg(part || '::jsonb', ' || ') || ')::json' END
+                FROM (SELECT 'json_build_object(' || string_agg(format('%L, ', c) || format(agg, format(col, 'n', c)), ', ') || ')' AS part
                         FROM unnest(cols, aggs) WITH ORDINALITY AS u(c, agg, i) GROUP BY (i - 1) / 50) p);
   END IF;
   IF TG_OP <> 'INSERT' THEN
-    before := (SELECT string_agg(format('jsonb_build_object(%s)', part), ' || ')
-                 FROM (SELECT string_agg(format('%L, ', c) || format(agg, format(col, 'o', c)), ', ') AS part
+    before := (SELECT CASE WHEN count(*) = 1 THEN min(part) ELSE '(' || string_agg(part || '::jsonb', ' || ') || ')::json' END
+                 FROM (SELECT 'json_build_object(' || string_agg(format('%L, ', c) || format(agg, format(col, 'o', c)), ', ') || ')' AS part
                          FROM unnest(cols, aggs) WITH ORDINALITY AS u(c, agg, i) GROUP BY (i - 1) / 50) p);
   END IF;
   -- One aggregation: every array of an entry lists its rows in the same order.
