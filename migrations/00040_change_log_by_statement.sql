@@ -58,7 +58,7 @@ DROP TABLE hub.change_log_by_row;
 -- Entries are appended in time order: a BRIN index finds time ranges.
 CREATE INDEX change_log_at_brin ON hub.change_log USING brin (at);
 CREATE INDEX change_log_key_block ON hub.change_log (key_block, table_name);
--- Entries of bulk writes are large (some 40 kB per 1,000 enrolments): lz4
+-- Entries of bulk writes are large (some 45 kB of JSON per 1,000 enrolments): lz4
 -- compresses them several times faster than the default pglz. A server built
 -- without lz4 keeps pglz.
 -- +goose StatementBegin
@@ -74,8 +74,8 @@ $$;
 
 -- One row per change, as the log was read before: its position in its entry,
 -- its key and its values before and after as JSON objects, jsonb as before
--- (computed only when selected). Filters on an entry's columns (table, request, partner, time, key
--- block) apply before its rows are unfolded.
+-- (computed only when selected). Filters on an entry's columns (table,
+-- request, partner, time, key block) apply before its rows are unfolded.
 CREATE VIEW hub.change_rows WITH (security_invoker = true) AS
 SELECT c.id, k.position::integer AS position, c.at, c.request_id, c.partner_id, c.author, c.table_name, k.row_key, c.action,
        (SELECT jsonb_object_agg(v.key, (v.value -> (k.position::integer - 1))::jsonb) FROM json_each(c.before) v) AS before,
@@ -97,8 +97,8 @@ GRANT CREATE ON SCHEMA hub TO genhub_audit;
 SET LOCAL ROLE genhub_audit;
 
 -- record_change writes the rows a statement changed into hub.change_log: one
--- entry per block of keys and 1,000 rows, with the author and request the hub set for the
--- transaction (genhub.author, genhub.request). Arguments: the key columns,
+-- entry per block of keys and 1,000 rows, with the author and request the hub
+-- set for the transaction (genhub.author, genhub.request). Arguments: the key columns,
 -- comma-separated (the first one an integer); the columns never recorded
 -- (secrets, bookkeeping), comma-separated. An update records only the rows
 -- whose recorded columns changed.
@@ -123,7 +123,7 @@ DECLARE
   -- (block_), and which 1,000 rows of the block (chunk_).
   src    text;
   first  text;
-  -- col(side) gives the expression of column %2$I on that side of x.
+  -- The format of the expression of column %2$I of side %1$s (n after, o before) in x.
   col    text;
   side   text := CASE TG_OP WHEN 'DELETE' THEN 'o' ELSE 'n' END;
   key    text;
