@@ -3,6 +3,9 @@ package graph_test
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -136,4 +139,119 @@ func partnerID(t *testing.T, e *hubtest.Env, slug string) int {
 		t.Fatal(err)
 	}
 	return id
+}
+
+// TestChangeLogOfBulkWrites: a statement writing many rows is one entry per
+// block of keys in the log, yet changeLog shows one change per row, with its
+// values exactly as the row was, finds the changes of one row, and pages
+// through them all.
+func TestChangeLogOfBulkWrites(t *testing.T) {
+	e := hubtest.New(t)
+	f := loadFixtures(t, e)
+	const n = 1200
+	tx := e.Admin.MustBegin()
+	tx.MustExec(`SELECT set_config('genhub.author', 'bulk test', true), set_config('genhub.request', 'bulk-1', true)`)
+	tx.MustExec(`INSERT INTO hub.enrolment (session_id, formation_id, learner_ref, enrolled_on, sex, age_band, qualification,
+	                                        prior_situation, qpv_resident, completion)
+		SELECT s.id, s.formation_id, 'BULKLOG-' || g, s.start_on, 'female', 'under_26', 'bac', 'neet', g % 2 = 0, 'ongoing'
+		  FROM generate_series(1, $2) g, hub.session s WHERE s.id = $1`, f.OwnSession, n)
+	// Every third row changes; the others are written unchanged and not recorded.
+	tx.MustExec(`UPDATE hub.enrolment SET completion = CASE WHEN id % 3 = 0 THEN 'dropped_out' ELSE completion END
+		WHERE learner_ref LIKE 'BULKLOG-%'`)
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	var entries struct {
+		Entries, Largest, Blocks int
+	}
+	err := e.Admin.QueryRow(`SELECT count(*), max(cardinality(row_keys)), count(DISTINCT key_block) FROM hub.change_log WHERE request_id = 'bulk-1'`).
+		Scan(&entries.Entries, &entries.Largest, &entries.Blocks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if entries.Largest > 1000 || entries.Entries > 2*entries.Blocks || entries.Entries < 2 {
+		t.Errorf("change log entries %+v: want at most two per block of keys (insert, update), none over 1,000 rows", entries)
+	}
+
+	type change struct {
+		RowKey, Action, Author string
+		Before, After          *string
+	}
+	var mid struct {
+		ID     int
+		Before string
+		After  string
+	}
+	err = e.Admin.QueryRow(`SELECT id, (to_jsonb(e) || '{"completion": "ongoing"}')::text, to_jsonb(e)::text FROM hub.enrolment e
+		WHERE learner_ref LIKE 'BULKLOG-%' AND id % 3 = 0 ORDER BY id OFFSET 300 LIMIT 1`).Scan(&mid.ID, &mid.Before, &mid.After)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var one struct {
+		ChangeLog struct{ Nodes []change }
+	}
+	e.Query(t, key(t, operator), `query($k: String) { changeLog(table: "enrolment", rowKey: $k) { nodes { rowKey action author before after } } }`,
+		map[string]any{"k": fmt.Sprint(mid.ID)}).MustData(t, &one)
+	str := func(s *string) string {
+		if s == nil {
+			return "<nil>"
+		}
+		return *s
+	}
+	if got := one.ChangeLog.Nodes; len(got) != 2 || got[0].Action != "UPDATE" || got[1].Action != "INSERT" ||
+		got[0].Author != "bulk test" || got[1].Before != nil ||
+		!sameJSON(t, str(got[0].Before), mid.Before) || !sameJSON(t, str(got[0].After), mid.After) || !sameJSON(t, str(got[1].After), mid.Before) {
+		t.Errorf("changes of row %d: %+v\nwant an update from %s to %s, after its insert", mid.ID, got, mid.Before, mid.After)
+	}
+
+	// Page through the request's changes: each once, newest first.
+	seen := map[string]int{}
+	var after *string
+	total, pages := 0, 0
+	for {
+		var page struct {
+			ChangeLog struct {
+				TotalCount int
+				PageInfo   struct {
+					HasNextPage bool
+					EndCursor   string
+				}
+				Nodes []change
+			}
+		}
+		e.Query(t, key(t, operator), `query($a: String) { changeLog(requestId: "bulk-1", first: 100, after: $a) {
+			totalCount pageInfo { hasNextPage endCursor } nodes { rowKey action } } }`, map[string]any{"a": after}).MustData(t, &page)
+		for _, c := range page.ChangeLog.Nodes {
+			seen[c.Action+" "+c.RowKey]++
+			if c.Action == "UPDATE" && seen["INSERT "+c.RowKey] > 0 {
+				t.Fatalf("row %s: its update after its insert in the list", c.RowKey)
+			}
+		}
+		total, pages = page.ChangeLog.TotalCount, pages+1
+		if !page.ChangeLog.PageInfo.HasNextPage || pages > 30 {
+			break
+		}
+		after = &page.ChangeLog.PageInfo.EndCursor
+	}
+	if want := n + n/3; total != want || len(seen) != want {
+		t.Errorf("%d changes listed, total %d; want %d", len(seen), total, want)
+	}
+	for k, times := range seen {
+		if times != 1 {
+			t.Errorf("%s listed %d times", k, times)
+		}
+	}
+}
+
+// sameJSON says whether two JSON texts hold the same value.
+func sameJSON(t *testing.T, a, b string) bool {
+	t.Helper()
+	var x, y any
+	if err := json.Unmarshal([]byte(a), &x); err != nil {
+		return false
+	}
+	if err := json.Unmarshal([]byte(b), &y); err != nil {
+		t.Fatalf("%s: %v", b, err)
+	}
+	return reflect.DeepEqual(x, y)
 }

@@ -24,7 +24,7 @@ func untouched(t *testing.T, e *hubtest.Env, f fixtures) string {
 		(SELECT count(*) FROM hub.enrolment WHERE session_id = $2),
 		(SELECT string_agg(situation || recorded_on, ',') FROM hub.outcome WHERE enrolment_id = $3),
 		(SELECT concat(status, decided_on, enrolment_confirmed_on, echelon) FROM hub.aid_application WHERE id = $4),
-		(SELECT count(*) FROM hub.change_log))`, f.OtherFormation, f.OtherSession, f.OtherEnrolment, f.OtherApplication)
+		(SELECT count(*) FROM hub.change_rows))`, f.OtherFormation, f.OtherSession, f.OtherEnrolment, f.OtherApplication)
 	if err != nil {
 		t.Fatal(err)
 	}

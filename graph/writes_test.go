@@ -299,7 +299,7 @@ func TestWriteMatrix(t *testing.T) {
 func changes(t *testing.T, e *hubtest.Env) int {
 	t.Helper()
 	var n int
-	if err := e.Admin.Get(&n, `SELECT count(*) FROM hub.change_log`); err != nil {
+	if err := e.Admin.Get(&n, `SELECT count(*) FROM hub.change_rows`); err != nil {
 		t.Fatal(err)
 	}
 	return n

@@ -89,7 +89,7 @@ func importCmd(ctx context.Context, args []string) error {
 	as := fs.String("as", "", "slug of the partner importing (default: the operator)")
 	partial := fs.Bool("partial", false, "apply the valid lines and report the others (default: all or nothing)")
 	key := fs.String("key", "", "idempotency key: importing the same file again with it writes nothing")
-	batch := fs.Int("batch", 0, "rows per INSERT (default 5000 enrolments, 1000 formations)")
+	batch := fs.Int("batch", 0, "rows per INSERT (default 20000 enrolments, 1000 formations)")
 	stats := fs.Bool("stats", false, "print rows per second and the memory used to stderr")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err

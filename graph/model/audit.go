@@ -37,9 +37,11 @@ type RequestLogEntry struct {
 	Outcome       string       `db:"outcome"`
 }
 
-// ChangeLogEntry is one change in the audit log.
+// ChangeLogEntry is one change in the audit log: row Position of the log's
+// entry RowID (an entry holds the rows one statement changed).
 type ChangeLogEntry struct {
 	RowID     int64        `db:"id"`
+	Position  int          `db:"position"`
 	At        time.Time    `db:"at"`
 	RequestID *string      `db:"request_id"`
 	PartnerID *int         `db:"partner_id"`

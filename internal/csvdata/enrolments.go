@@ -32,7 +32,11 @@ func ImportEnrolments(ctx context.Context, st *store.Store, r io.Reader, o Optio
 		}
 		// Lines are read and checked here while the previous batch is written
 		// by another goroutine: at most three batches are held at once.
-		w := &enrolmentWriter{ctx: ctx, tx: tx, rep: rep, o: o, sessions: map[int]store.SessionDates{}, refused: map[int]bool{}}
+		stage, err := store.NewEnrolmentStage(ctx, tx)
+		if err != nil {
+			return err
+		}
+		w := &enrolmentWriter{ctx: ctx, tx: tx, stage: stage, rep: rep, o: o, sessions: map[int]store.SessionDates{}, refused: map[int]bool{}}
 		batches := make(chan batch, 1)
 		written := make(chan error, 1)
 		var failed atomic.Bool
@@ -116,6 +120,7 @@ func sessionID(f *fields) int {
 type enrolmentWriter struct {
 	ctx      context.Context
 	tx       *sqlx.Tx
+	stage    *store.EnrolmentStage
 	rep      *Report
 	o        Options
 	sessions map[int]store.SessionDates // writable
@@ -166,6 +171,9 @@ func (w *enrolmentWriter) flush(b batch) error {
 		}
 	}
 	return writeBatch(w.ctx, w.tx, w.rep, w.o, rows, lines, func(rows []store.EnrolmentRow) (store.EnrolmentCounts, error) {
-		return store.UpsertEnrolments(w.ctx, w.tx, rows)
+		if len(rows) == 1 { // a line retried alone, or a last line
+			return store.UpsertEnrolments(w.ctx, w.tx, rows)
+		}
+		return w.stage.Write(w.ctx, rows)
 	})
 }

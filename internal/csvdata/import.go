@@ -3,9 +3,11 @@
 //
 // An import runs as its caller, in one transaction, so row-level security,
 // the audit triggers and every constraint apply to each row; lines are
-// checked one by one and written in batches with multi-row INSERT … SELECT
-// FROM unnest(arrays) (PostgreSQL refuses COPY FROM on tables under
-// row-level security). By default the file is applied whole or not at all;
+// checked one by one and written in batches: each batch of enrolments is
+// copied (COPY FROM) into a temporary table of the transaction, then written
+// with one INSERT … SELECT as the caller (PostgreSQL refuses COPY FROM on
+// tables under row-level security); formations with INSERT … SELECT FROM
+// unnest(arrays). By default the file is applied whole or not at all;
 // with Partial the valid lines are applied and the others reported.
 package csvdata
 
@@ -39,7 +41,9 @@ type Options struct {
 	// IdempotencyKey, when set, makes a retry of the same file a no-op that
 	// returns the first report.
 	IdempotencyKey string
-	// BatchSize is the number of rows per INSERT (default 5,000).
+	// BatchSize is the number of rows per INSERT (default 20,000: each
+	// statement has a fixed cost, of its triggers above all, that larger
+	// batches share; at most three batches are held in memory).
 	BatchSize int
 	// MaxProblems bounds the rejected lines listed in the report (default 1,000);
 	// all are counted.
@@ -79,7 +83,7 @@ type Problem struct {
 
 func (o *Options) defaults() {
 	if o.BatchSize <= 0 {
-		o.BatchSize = 5000
+		o.BatchSize = 20000
 	}
 	if o.MaxProblems <= 0 {
 		o.MaxProblems = 1000
@@ -337,8 +341,10 @@ func reportRow(rep *Report, o Options, line int, p *apierror.Problems) {
 }
 
 // writeBatch writes one batch in a savepoint. When the database refuses it,
-// the rows are written one at a time to find the lines it refuses, which are
-// rejected with its reason; the others are kept.
+// each half is tried again the same way, down to single rows, to find the
+// lines it refuses, which are rejected with its reason; the others are kept.
+// A few bad lines in a large batch cost a few statements per halving, not
+// one per line.
 func writeBatch[T any](ctx context.Context, tx *sqlx.Tx, rep *Report, o Options, rows []T, lines []int,
 	write func([]T) (store.EnrolmentCounts, error)) error {
 	if len(rows) == 0 || (rep.rejected() > 0 && !o.Partial) {
@@ -358,27 +364,27 @@ func writeBatch[T any](ctx context.Context, tx *sqlx.Tx, rep *Report, o Options,
 		_, err = tx.ExecContext(ctx, `RELEASE SAVEPOINT batch`)
 		return n, err
 	}
-	n, err := try(rows)
-	if err == nil {
-		rep.Inserted, rep.Updated, rep.Unchanged = rep.Inserted+n.Inserted, rep.Updated+n.Updated, rep.Unchanged+n.Unchanged
-		return nil
-	}
-	if !refused(err) {
-		return err
-	}
-	for i := range rows {
-		n, err := try(rows[i : i+1])
+	var split func(rows []T, lines []int) error
+	split = func(rows []T, lines []int) error {
+		n, err := try(rows)
 		switch {
 		case err == nil:
 			rep.Inserted, rep.Updated, rep.Unchanged = rep.Inserted+n.Inserted, rep.Updated+n.Updated, rep.Unchanged+n.Unchanged
-		case refused(err):
+			return nil
+		case !refused(err):
+			return err
+		case len(rows) == 1:
 			e, _ := apierror.As(store.Refusal(err))
-			rep.reject(o, lines[i], fieldName(e.Field), e.Message)
-		default:
+			rep.reject(o, lines[0], fieldName(e.Field), e.Message)
+			return nil
+		}
+		half := len(rows) / 2
+		if err := split(rows[:half], lines[:half]); err != nil {
 			return err
 		}
+		return split(rows[half:], lines[half:])
 	}
-	return nil
+	return split(rows, lines)
 }
 
 // refused says whether err is the database refusing the data (rather than failing).

@@ -255,3 +255,98 @@ func TestHTTPImportExport(t *testing.T) {
 	}
 	io.Discard.Write(nil)
 }
+
+// TestImportBatches: a file of several batches goes through the staging
+// table batch by batch: new learners are inserted, a batch naming known ones
+// corrects them (and later batches too), one bad line anywhere leaves the
+// whole file unapplied, and each statement is one entry of the change log.
+func TestImportBatches(t *testing.T) {
+	e := hubtest.New(t)
+	own, start := session(t, e, lille)
+	var b strings.Builder
+	b.WriteString(header)
+	for i := range 10 {
+		b.WriteString(line(own, fmt.Sprintf("BATCH-%04d", i), start))
+	}
+	o := csvdata.Options{BatchSize: 4}
+	entries := func() (n int) {
+		e.Admin.Get(&n, `SELECT count(*) FROM hub.change_log WHERE table_name = 'enrolment'`)
+		return n
+	}
+	before, logged := enrolments(t, e), entries()
+	rep, err := csvdata.ImportEnrolments(as(t, e, lille), e.Store, strings.NewReader(b.String()), o)
+	if err != nil || !rep.Applied || rep.Inserted != 10 {
+		t.Fatalf("new learners: %+v %v", rep, err)
+	}
+	if n := enrolments(t, e); n != before+10 {
+		t.Errorf("rows: %d new, want 10", n-before)
+	}
+	if n := entries() - logged; n < 3 || n > 6 {
+		t.Errorf("change log: %d entries for 3 batches, want one per batch and block of keys", n)
+	}
+
+	// Two known learners (one corrected) in the first batch, new ones after.
+	var again strings.Builder
+	again.WriteString(header)
+	again.WriteString(strings.Replace(line(own, "BATCH-0000", start), "completed,true", "dropped_out,false", 1))
+	again.WriteString(line(own, "BATCH-0001", start))
+	for i := range 6 {
+		again.WriteString(line(own, fmt.Sprintf("BATCH-1%03d", i), start))
+	}
+	rep, err = csvdata.ImportEnrolments(as(t, e, lille), e.Store, strings.NewReader(again.String()), o)
+	if err != nil || rep.Inserted != 6 || rep.Updated != 1 || rep.Unchanged != 1 {
+		t.Fatalf("known then new learners: %+v %v", rep, err)
+	}
+
+	// A bad line in the last batch: nothing of the earlier batches stays.
+	before, logged = enrolments(t, e), entries()
+	var bad strings.Builder
+	bad.WriteString(header)
+	for i := range 9 {
+		bad.WriteString(line(own, fmt.Sprintf("BATCH-2%03d", i), start))
+	}
+	bad.WriteString(strings.Replace(line(own, "BATCH-2999", start), "under_26", "young", 1))
+	rep, err = csvdata.ImportEnrolments(as(t, e, lille), e.Store, strings.NewReader(bad.String()), o)
+	if err != nil || rep.Applied || rep.Rejected != 1 || len(rep.Problems) != 1 || rep.Problems[0].Line != 11 || rep.Problems[0].Field != "age_band" {
+		t.Fatalf("bad last line: %+v %v", rep, err)
+	}
+	if n := enrolments(t, e); n != before {
+		t.Errorf("a rejected import left %d rows behind", n-before)
+	}
+	if n := entries(); n != logged {
+		t.Errorf("a rejected import left %d change log entries behind", n-logged)
+	}
+}
+
+// TestImportBatchRefused: when the database refuses a line the hub's checks
+// let through, its batch is retried line by line, so that the line is named
+// and, with Partial, the others of the batch are written.
+func TestImportBatchRefused(t *testing.T) {
+	e := hubtest.New(t)
+	own, start := session(t, e, lille)
+	// A rule only the database knows, for this test's copy of it.
+	e.Admin.MustExec(`ALTER TABLE hub.enrolment ADD CONSTRAINT zz_refused CHECK (learner_ref NOT LIKE '%ZZ%') NOT VALID`)
+	var b strings.Builder
+	b.WriteString(header)
+	for i := range 9 {
+		ref := fmt.Sprintf("REFUSED-%04d", i)
+		if i == 5 {
+			ref = "REFUSED-ZZ05"
+		}
+		b.WriteString(line(own, ref, start))
+	}
+	for _, partial := range []bool{false, true} {
+		before := enrolments(t, e)
+		rep, err := csvdata.ImportEnrolments(as(t, e, lille), e.Store, strings.NewReader(b.String()), csvdata.Options{BatchSize: 4, Partial: partial})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Rejected != 1 || len(rep.Problems) != 1 || rep.Problems[0].Line != 7 || rep.Problems[0].Reason == "" ||
+			strings.Contains(rep.Problems[0].Reason, "zz_refused") || rep.Applied != partial {
+			t.Errorf("partial %v: report %+v, want line 7 rejected with a reason that names no constraint", partial, rep)
+		}
+		if want := map[bool]int{false: 0, true: 8}[partial]; enrolments(t, e)-before != want || (partial && rep.Inserted != 8) {
+			t.Errorf("partial %v: %d rows written (report %+v), want %d", partial, enrolments(t, e)-before, rep, want)
+		}
+	}
+}

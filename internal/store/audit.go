@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/lib/pq"
@@ -95,19 +96,35 @@ type ChangeLogFilter struct {
 }
 
 // ChangeLog returns a page of the changes the caller may read (the operator
-// only), newest first.
+// only), newest first. The log keeps one entry per statement; hub.change_rows
+// shows it one change per row, and filters on an entry's columns select
+// entries before their rows are unfolded.
 func (s *Store) ChangeLog(ctx context.Context, f ChangeLogFilter, p Page) (*Result[model.ChangeLogEntry], error) {
 	l := &list[model.ChangeLogEntry]{
-		sel:   `c.id, c.at, c.request_id, c.partner_id, c.author, c.table_name, c.row_key, c.action, c.before::text AS before, c.after::text AS after`,
-		from:  "hub.change_log c",
-		order: order{cols: []string{"c.id"}, types: []string{"bigint"}, desc: true},
-		key:   func(c *model.ChangeLogEntry) []string { return []string{strconv.FormatInt(c.RowID, 10)} },
+		sel: `c.id, c.position, c.at, c.request_id, c.partner_id, c.author, c.table_name, c.row_key, c.action,
+			c.before::text AS before, c.after::text AS after`,
+		from:  "hub.change_rows c",
+		order: order{cols: []string{"c.id", "c.position"}, types: []string{"bigint", "integer"}, desc: true},
+		key: func(c *model.ChangeLogEntry) []string {
+			return []string{strconv.FormatInt(c.RowID, 10), strconv.Itoa(c.Position)}
+		},
 	}
 	if f.Table != "" {
 		l.q.and("c.table_name = " + l.q.arg(f.Table))
 	}
 	if f.RowKey != "" {
-		l.q.and("c.row_key = " + l.q.arg(f.RowKey))
+		// An entry holds rows whose first key column is in one block of
+		// 1,000 values (see migrations/00040_change_log_by_statement.sql).
+		first, _, _ := strings.Cut(f.RowKey, ":")
+		n, err := strconv.ParseInt(first, 10, 64)
+		if err != nil {
+			l.q.and("false") // every key starts with a number
+		} else {
+			l.q.and("c.key_block = " + l.q.arg(n/changeKeyBlock))
+		}
+		k := l.q.arg(f.RowKey)
+		l.q.and(k + " = ANY (c.row_keys)")
+		l.q.and("c.row_key = " + k)
 	}
 	if f.RequestID != "" {
 		l.q.and("c.request_id = " + l.q.arg(f.RequestID))
@@ -123,6 +140,10 @@ func (s *Store) ChangeLog(ctx context.Context, f ChangeLogFilter, p Page) (*Resu
 	}
 	return fetch(ctx, s, l, p)
 }
+
+// changeKeyBlock is the width of the blocks of key values the change log's
+// entries are grouped by (hub.record_change).
+const changeKeyBlock = 1000
 
 // nullableStrings writes a text[] literal with NULLs.
 func nullableStrings(xs []*string) any {

@@ -17,14 +17,18 @@ import (
 )
 
 // Rows written in bulk (enrolments, formations): checked one by one, written
-// many at a time with one INSERT … SELECT FROM unnest(arrays) under the
-// caller's role. PostgreSQL refuses COPY FROM on tables under row-level
-// security, and a multi-row INSERT keeps every policy and trigger in force.
+// many at a time under the caller's role, with one INSERT … SELECT from arrays
+// (unnest) or, for large batches of enrolments, from a temporary table filled
+// by COPY. PostgreSQL refuses COPY FROM on tables under row-level security;
+// an INSERT … SELECT keeps every policy and trigger in force.
 
 // EnrolmentRow is one pseudonymised enrolment to add, or to correct when the
 // session already has a learner with that pseudonym.
 type EnrolmentRow struct {
-	SessionID             int
+	SessionID int
+	// FormationID is the session's formation, set by CheckSession; the
+	// database refuses a row whose formation is not its session's.
+	FormationID           int
 	LearnerRef            string
 	EnrolledOn            time.Time
 	Sex                   string
@@ -64,7 +68,8 @@ func (r *EnrolmentRow) Check(p *apierror.Problems, path string) {
 }
 
 // CheckSession reports a row whose session is not among sessions (those the
-// caller may write to), or whose enrolment date is after the session's end.
+// caller may write to), or whose enrolment date is after the session's end,
+// and sets the row's formation to its session's.
 func (r *EnrolmentRow) CheckSession(p *apierror.Problems, path string, sessions map[int]SessionDates) {
 	s, ok := sessions[r.SessionID]
 	switch {
@@ -73,6 +78,7 @@ func (r *EnrolmentRow) CheckSession(p *apierror.Problems, path string, sessions 
 	case r.EnrolledOn.After(s.EndOn):
 		p.Add(path+".enrolledOn", "after the end of the session (%s)", s.EndOn.Format(time.DateOnly))
 	}
+	r.FormationID = s.FormationID
 }
 
 // checkDate refuses dates before the network existed or in the future.
@@ -167,33 +173,23 @@ func columnsOf(rows []EnrolmentRow) *enrolmentColumns {
 	return c
 }
 
-// UpsertEnrolments writes rows in one statement: new learners are inserted,
-// known ones (same session and pseudonym) corrected. The formation of each row
-// is its session's, as the caller sees it; a session the caller cannot see
-// writes nothing, and that is an error, as is any row the policies refuse.
-// Within rows, a pseudonym must appear once per session.
-func UpsertEnrolments(ctx context.Context, tx *sqlx.Tx, rows []EnrolmentRow) (EnrolmentCounts, error) {
-	var n EnrolmentCounts
-	if len(rows) == 0 {
-		return n, nil
-	}
-	c := columnsOf(rows)
-	var res struct {
-		Inserted int `db:"inserted"`
-		Updated  int `db:"updated"`
-	}
-	// A session the caller cannot see gives no formation: the NOT NULL
-	// constraint then refuses the whole statement.
-	err := tx.GetContext(ctx, &res, `
-		WITH w AS (
-		  INSERT INTO hub.enrolment AS e (session_id, formation_id, learner_ref, enrolled_on, sex, age_band, qualification,
-		                                  prior_situation, qpv_resident, completion, certification_obtained)
-		  SELECT u.session_id, s.formation_id, u.learner_ref, u.enrolled_on, u.sex, u.age_band, u.qualification,
-		         u.prior_situation, u.qpv_resident, u.completion, CASE WHEN u.cert >= 0 THEN u.cert = 1 END
-		    FROM unnest($1::integer[], $2::text[], $3::date[], $4::text[], $5::text[], $6::text[], $7::text[],
-		                $8::boolean[], $9::text[], $10::smallint[])
-		         AS u(session_id, learner_ref, enrolled_on, sex, age_band, qualification, prior_situation, qpv_resident, completion, cert)
-		    LEFT JOIN hub.session s ON s.id = u.session_id
+// enrolmentInsert is the INSERT of enrolments read from source, a relation
+// with the columns of hub.enrolment but id.
+func enrolmentInsert(source string) string {
+	return `
+		INSERT INTO hub.enrolment AS e (session_id, formation_id, learner_ref, enrolled_on, sex, age_band, qualification,
+		                                prior_situation, qpv_resident, completion, certification_obtained)
+		SELECT u.session_id, u.formation_id, u.learner_ref, u.enrolled_on, u.sex, u.age_band, u.qualification,
+		       u.prior_situation, u.qpv_resident, u.completion, u.certification_obtained
+		  FROM ` + source + ` u`
+}
+
+// enrolmentUpsert is enrolmentInsert correcting the learners the sessions
+// already have (same pseudonym), with the counts of rows inserted and updated;
+// a row equal to the recorded one is left alone.
+func enrolmentUpsert(source string) string {
+	return `
+		WITH w AS (` + enrolmentInsert(source) + `
 		  ON CONFLICT (session_id, learner_ref) DO UPDATE
 		     SET enrolled_on = excluded.enrolled_on, sex = excluded.sex, age_band = excluded.age_band,
 		         qualification = excluded.qualification, prior_situation = excluded.prior_situation,
@@ -204,19 +200,151 @@ func UpsertEnrolments(ctx context.Context, tx *sqlx.Tx, rows []EnrolmentRow) (En
 		                           excluded.prior_situation, excluded.qpv_resident, excluded.completion, excluded.certification_obtained)
 		  RETURNING xmax = 0 AS inserted
 		)
-		SELECT count(*) FILTER (WHERE inserted) AS inserted, count(*) FILTER (WHERE NOT inserted) AS updated FROM w`,
-		pq.Array(c.session), pq.Array(c.ref), pq.Array(c.enrolled), pq.Array(c.sex), pq.Array(c.age), pq.Array(c.qual),
-		pq.Array(c.prior), pq.Array(c.qpv), pq.Array(c.completion), pq.Array(c.cert))
+		SELECT count(*) FILTER (WHERE inserted) AS inserted, count(*) FILTER (WHERE NOT inserted) AS updated FROM w`
+}
+
+// unnestedEnrolments reads enrolments from arrays $1 to $10 (see columnsOf).
+// The formation of each row is its session's, as the caller sees it: a
+// session the caller cannot see gives no formation, and the NOT NULL
+// constraint then refuses the whole statement.
+const unnestedEnrolments = `(
+		SELECT x.session_id, s.formation_id, x.learner_ref, x.enrolled_on, x.sex, x.age_band, x.qualification, x.prior_situation,
+		       x.qpv_resident, x.completion, CASE WHEN x.cert >= 0 THEN x.cert = 1 END AS certification_obtained
+		  FROM unnest($1::integer[], $2::text[], $3::date[], $4::text[], $5::text[], $6::text[], $7::text[],
+		              $8::boolean[], $9::text[], $10::smallint[])
+		       AS x(session_id, learner_ref, enrolled_on, sex, age_band, qualification, prior_situation, qpv_resident, completion, cert)
+		  LEFT JOIN hub.session s ON s.id = x.session_id)`
+
+// upsertCounts runs an enrolmentUpsert statement over rows.
+func upsertCounts(ctx context.Context, tx *sqlx.Tx, rows int, stmt string, args ...any) (EnrolmentCounts, error) {
+	var res struct {
+		Inserted int `db:"inserted"`
+		Updated  int `db:"updated"`
+	}
+	if err := tx.GetContext(ctx, &res, stmt, args...); err != nil {
+		return EnrolmentCounts{}, enrolmentRefusal(err)
+	}
+	return EnrolmentCounts{Inserted: res.Inserted, Updated: res.Updated, Unchanged: rows - res.Inserted - res.Updated}, nil
+}
+
+// enrolmentRefusal names a write refused for a session the caller cannot see.
+func enrolmentRefusal(err error) error {
 	var pqErr *pq.Error
 	if errors.As(err, &pqErr) && pqErr.Code == "23502" && pqErr.Column == "formation_id" {
-		return n, apierror.Denied("some enrolments are for sessions that are not yours (or do not exist): nothing was written")
+		return apierror.Denied("some enrolments are for sessions that are not yours (or do not exist): nothing was written")
 	}
+	return err
+}
+
+// UpsertEnrolments writes rows in one statement: new learners are inserted,
+// known ones (same session and pseudonym) corrected. A session the caller
+// cannot see writes nothing, and that is an error, as is any row the policies
+// refuse. Within rows, a pseudonym must appear once per session.
+func UpsertEnrolments(ctx context.Context, tx *sqlx.Tx, rows []EnrolmentRow) (EnrolmentCounts, error) {
+	if len(rows) == 0 {
+		return EnrolmentCounts{}, nil
+	}
+	c := columnsOf(rows)
+	return upsertCounts(ctx, tx, len(rows), enrolmentUpsert(unnestedEnrolments),
+		pq.Array(c.session), pq.Array(c.ref), pq.Array(c.enrolled), pq.Array(c.sex), pq.Array(c.age), pq.Array(c.qual),
+		pq.Array(c.prior), pq.Array(c.qpv), pq.Array(c.completion), pq.Array(c.cert))
+}
+
+// EnrolmentStage writes large batches of enrolments: each batch is copied
+// (COPY FROM STDIN) into a temporary table of the transaction, which is not
+// under row-level security, then written from there with one INSERT … SELECT
+// as the caller, under its policies, the session foreign key and every
+// trigger. Rows carry their formation (see CheckSession): the foreign key
+// refuses one that is not the session's, the policies one that is not the
+// caller's. (PostgreSQL refuses COPY FROM straight into a table under
+// row-level security.) Learners are inserted with a plain INSERT until a
+// batch names a learner the session already has; from then on batches are
+// written as upserts.
+type EnrolmentStage struct {
+	tx     *sqlx.Tx
+	upsert bool
+}
+
+// NewEnrolmentStage creates the temporary table of tx that batches are
+// copied into; it is dropped at the end of the transaction. Create it before
+// any savepoint that may be rolled back.
+func NewEnrolmentStage(ctx context.Context, tx *sqlx.Tx) (*EnrolmentStage, error) {
+	_, err := tx.ExecContext(ctx, `
+		CREATE TEMPORARY TABLE enrolment_stage (
+		  session_id integer, formation_id integer, learner_ref text, enrolled_on date, sex text, age_band text, qualification text,
+		  prior_situation text, qpv_resident boolean, completion text, certification_obtained boolean
+		) ON COMMIT DROP`)
 	if err != nil {
-		return n, err
+		return nil, fmt.Errorf("store: create enrolment stage: %w", err)
 	}
-	n.Inserted, n.Updated = res.Inserted, res.Updated
-	n.Unchanged = len(rows) - res.Inserted - res.Updated
-	return n, nil
+	return &EnrolmentStage{tx: tx}, nil
+}
+
+const stagedEnrolments = `pg_temp.enrolment_stage`
+
+// Write writes rows as UpsertEnrolments does, through the stage.
+func (st *EnrolmentStage) Write(ctx context.Context, rows []EnrolmentRow) (EnrolmentCounts, error) {
+	if len(rows) == 0 {
+		return EnrolmentCounts{}, nil
+	}
+	if err := st.copy(ctx, rows); err != nil {
+		return EnrolmentCounts{}, err
+	}
+	if !st.upsert {
+		// A savepoint keeps the staged rows when the plain INSERT meets a known learner.
+		if _, err := st.tx.ExecContext(ctx, `SAVEPOINT staged`); err != nil {
+			return EnrolmentCounts{}, err
+		}
+		res, err := st.tx.ExecContext(ctx, enrolmentInsert(stagedEnrolments))
+		var pqErr *pq.Error
+		switch {
+		case err == nil:
+			if _, err := st.tx.ExecContext(ctx, `RELEASE SAVEPOINT staged`); err != nil {
+				return EnrolmentCounts{}, err
+			}
+			n, err := res.RowsAffected()
+			return EnrolmentCounts{Inserted: int(n), Unchanged: len(rows) - int(n)}, err
+		case errors.As(err, &pqErr) && pqErr.Code == "23505" && pqErr.Constraint == "enrolment_session_id_learner_ref_key":
+			if _, err := st.tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT staged`); err != nil {
+				return EnrolmentCounts{}, err
+			}
+			st.upsert = true
+		default:
+			return EnrolmentCounts{}, enrolmentRefusal(err)
+		}
+	}
+	return upsertCounts(ctx, st.tx, len(rows), enrolmentUpsert(stagedEnrolments))
+}
+
+// copy replaces the stage's rows with rows.
+func (st *EnrolmentStage) copy(ctx context.Context, rows []EnrolmentRow) (err error) {
+	if _, err := st.tx.ExecContext(ctx, `TRUNCATE pg_temp.enrolment_stage`); err != nil {
+		return fmt.Errorf("store: empty enrolment stage: %w", err)
+	}
+	stmt, err := st.tx.PrepareContext(ctx, pq.CopyInSchema("pg_temp", "enrolment_stage", "session_id", "formation_id", "learner_ref",
+		"enrolled_on", "sex", "age_band", "qualification", "prior_situation", "qpv_resident", "completion", "certification_obtained"))
+	if err != nil {
+		return fmt.Errorf("store: copy enrolments: %w", err)
+	}
+	defer func() {
+		if cerr := stmt.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("store: copy enrolments: %w", cerr)
+		}
+	}()
+	for _, r := range rows {
+		var cert any
+		if r.CertificationObtained != nil {
+			cert = *r.CertificationObtained
+		}
+		if _, err := stmt.ExecContext(ctx, int64(r.SessionID), int64(r.FormationID), r.LearnerRef, r.EnrolledOn.Format(time.DateOnly), r.Sex, r.AgeBand,
+			r.Qualification, r.PriorSituation, r.QPVResident, r.Completion, cert); err != nil {
+			return fmt.Errorf("store: copy enrolments: %w", err)
+		}
+	}
+	if _, err := stmt.ExecContext(ctx); err != nil {
+		return fmt.Errorf("store: copy enrolments: %w", err)
+	}
+	return nil
 }
 
 // FormationRow is one formation to record: the operator labels formations of

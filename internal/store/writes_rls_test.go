@@ -167,7 +167,7 @@ func TestWritesRawSQL(t *testing.T) {
 					`UPDATE hub.request_log SET outcome = 'OK'`, `DELETE FROM hub.request_log`,
 					`INSERT INTO hub.request_log (request_id, duration_ms, outcome) VALUES ('forged', 1, 'OK')`,
 					`UPDATE hub.change_log SET author = 'someone else'`, `DELETE FROM hub.change_log`,
-					`INSERT INTO hub.change_log (author, table_name, row_key, action) VALUES ('x', 'y', 'z', 'insert')`,
+					`INSERT INTO hub.change_log (author, table_name, action, row_keys, key_block) VALUES ('x', 'y', 'insert', '{1}', 0)`,
 					`TRUNCATE hub.change_log`,
 				} {
 					if _, code := exec(t, tx, q); code != denied {
