@@ -22,6 +22,8 @@ ALTER TABLE hub.learner_summary
   ADD COLUMN region_code text,
   ADD COLUMN department_code text,
   ADD COLUMN job_family text;
+-- A regional council's tables read its region's rows only.
+CREATE INDEX learner_summary_region ON hub.learner_summary (region_code);
 
 CREATE TABLE hub.learner_profile (
   region_code     text NOT NULL,
@@ -439,6 +441,8 @@ DECLARE
   profiled constant text[] := ARRAY['region', 'year', 'sex', 'age_band', 'qualification', 'prior_situation'];
   from_summary boolean;
   from_profile boolean;
+  -- The regions of the caller's aggregate scope when it is only whole regions.
+  regions text[];
   d text;
   i integer;
   finest integer := 0;
@@ -501,9 +505,12 @@ BEGIN
   -- The profile's rows are whole regions: it answers for a caller whose
   -- aggregate scope is whole regions (or the nation), when neither the
   -- dimensions nor the filters need a finer place than a region.
+  IF NOT national AND NOT EXISTS (SELECT 1 FROM unnest(agg_keys) AS g(scope_key) WHERE g.scope_key NOT LIKE 'region:%') THEN
+    regions := array(SELECT substr(g.scope_key, 8) FROM unnest(agg_keys) AS g(scope_key));
+  END IF;
   from_profile := NOT from_summary AND dims <@ profiled
     AND num_nonnulls(p_department, p_formation, p_session, p_call, p_job_family) = 0
-    AND (national OR NOT EXISTS (SELECT 1 FROM unnest(agg_keys) AS g(scope_key) WHERE g.scope_key NOT LIKE 'region:%'));
+    AND (national OR regions IS NOT NULL);
   threshold := hub.caller_k();
   personal_keys := hub.caller_keys('personal');
   is_raw := hub.caller_is_operator() OR 'national' = ANY(personal_keys);
@@ -635,6 +642,10 @@ BEGIN
   IF scoped THEN
     filters := filters || ' AND x.formation_id = ANY($10)';
   END IF;
+  -- Likewise the regions of a scope of whole regions, by the summary's index.
+  IF from_summary AND regions IS NOT NULL THEN
+    filters := filters || ' AND x.region_code = ANY($11)';
+  END IF;
   IF p_region IS NOT NULL THEN
     filters := filters || CASE WHEN from_summary OR from_profile THEN ' AND x.region_code = $1' ELSE ' AND f.region_code = $1' END;
   END IF;
@@ -719,7 +730,7 @@ BEGIN
     hub.indicator_head('t.n'), hub.indicator_attribute('t.applicants', 't.n'), hub.indicator_attribute('t.granted', 't.applicants'));
 
   RETURN QUERY EXECUTE q
-    USING p_region, p_department, p_formation, p_session, p_call, p_year, p_job_family, threshold, is_raw, selected;
+    USING p_region, p_department, p_formation, p_session, p_call, p_year, p_job_family, threshold, is_raw, selected, regions;
 END
 $$;
 -- +goose StatementEnd

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/big"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/jmoiron/sqlx"
@@ -103,7 +104,7 @@ func (r *IndicatorRow) Key(d string) string {
 		if n == nil {
 			return ""
 		}
-		return fmt.Sprint(*n)
+		return strconv.Itoa(*n)
 	}
 	switch d {
 	case "region":
