@@ -1,0 +1,159 @@
+package model
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+
+	"github.com/99designs/gqlgen/graphql"
+)
+
+// Count, Rate and Amount are the values of indicator tables, some forty
+// thousand in a table of a thousand cells. They marshal themselves: gqlgen
+// then writes each as one value (the fields the query selects, as its
+// executor would) instead of resolving each of their fields with a field
+// context of its own. gqlgen.yml binds them as marshalers.
+
+// Count is a count of people under disclosure control.
+type Count struct {
+	Value        *int
+	Published    bool
+	Reason       *SuppressionReason
+	Confidential bool
+}
+
+// Rate is a share of people under disclosure control.
+type Rate struct {
+	// In percent, rounded to one decimal; null when suppressed or when the denominator is zero.
+	Percent *float64
+	// Whether the rate is published: both its counts are.
+	Published bool
+	// Why it is suppressed: the reason of the count that is.
+	Reason *SuppressionReason
+	// Shown only because your level allows it: not for publication.
+	Confidential bool
+}
+
+// Amount is an amount of money summed over people, published where their number is.
+type Amount struct {
+	// In euros; null when suppressed.
+	Eur *float64
+	// Whether the amount is published.
+	Published bool
+	// Why it is suppressed, if it is.
+	Reason *SuppressionReason
+	// Shown only because your level allows it: not for publication.
+	Confidential bool
+}
+
+var (
+	countImplementors  = []string{"Count"}
+	rateImplementors   = []string{"Rate"}
+	amountImplementors = []string{"Amount"}
+)
+
+// MarshalGQLContext writes the fields of c the query selects.
+func (c Count) MarshalGQLContext(ctx context.Context, w io.Writer) error {
+	return writeMeasure(ctx, w, "Count", countImplementors, func(b []byte, name string) []byte {
+		switch name {
+		case "value":
+			if c.Value == nil {
+				return append(b, "null"...)
+			}
+			return strconv.AppendInt(b, int64(*c.Value), 10)
+		}
+		return appendCommon(b, name, c.Published, c.Reason, c.Confidential)
+	})
+}
+
+// MarshalGQLContext writes the fields of r the query selects.
+func (r Rate) MarshalGQLContext(ctx context.Context, w io.Writer) error {
+	return writeMeasure(ctx, w, "Rate", rateImplementors, func(b []byte, name string) []byte {
+		switch name {
+		case "percent":
+			return appendFloat(b, r.Percent)
+		}
+		return appendCommon(b, name, r.Published, r.Reason, r.Confidential)
+	})
+}
+
+// MarshalGQLContext writes the fields of a the query selects.
+func (a Amount) MarshalGQLContext(ctx context.Context, w io.Writer) error {
+	return writeMeasure(ctx, w, "Amount", amountImplementors, func(b []byte, name string) []byte {
+		switch name {
+		case "eur":
+			return appendFloat(b, a.Eur)
+		}
+		return appendCommon(b, name, a.Published, a.Reason, a.Confidential)
+	})
+}
+
+// UnmarshalGQLContext refuses input: Count is an output type (gqlgen binds
+// a marshaler only when it has both methods).
+func (c *Count) UnmarshalGQLContext(context.Context, any) error {
+	return fmt.Errorf("Count is an output type")
+}
+
+// UnmarshalGQLContext refuses input: Rate is an output type.
+func (r *Rate) UnmarshalGQLContext(context.Context, any) error {
+	return fmt.Errorf("Rate is an output type")
+}
+
+// UnmarshalGQLContext refuses input: Amount is an output type.
+func (a *Amount) UnmarshalGQLContext(context.Context, any) error {
+	return fmt.Errorf("Amount is an output type")
+}
+
+// writeMeasure writes an object of typeName with the fields selected at the
+// field being marshalled (fragments, aliases and @skip/@include applied by
+// gqlgen's own CollectFields, as for any object), each written by field.
+func writeMeasure(ctx context.Context, w io.Writer, typeName string, implementors []string,
+	field func(b []byte, name string) []byte) error {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return fmt.Errorf("%s: no field being marshalled", typeName)
+	}
+	fields := graphql.CollectFields(graphql.GetOperationContext(ctx), fc.Field.Selections, implementors)
+	var buf [160]byte
+	b := append(buf[:0], '{')
+	for i, f := range fields {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendQuote(b, f.Alias)
+		b = append(b, ':')
+		if f.Name == "__typename" {
+			b = strconv.AppendQuote(b, typeName)
+			continue
+		}
+		b = field(b, f.Name)
+	}
+	b = append(b, '}')
+	_, err := w.Write(b)
+	return err
+}
+
+// appendCommon writes the fields every measure has.
+func appendCommon(b []byte, name string, published bool, reason *SuppressionReason, confidential bool) []byte {
+	switch name {
+	case "published":
+		return strconv.AppendBool(b, published)
+	case "reason":
+		if reason == nil {
+			return append(b, "null"...)
+		}
+		return strconv.AppendQuote(b, reason.String())
+	case "confidential":
+		return strconv.AppendBool(b, confidential)
+	}
+	return append(b, "null"...) // not reached: the query was validated against the schema
+}
+
+// appendFloat writes a Float as gqlgen does (%g), or null.
+func appendFloat(b []byte, x *float64) []byte {
+	if x == nil {
+		return append(b, "null"...)
+	}
+	return strconv.AppendFloat(b, *x, 'g', -1, 64)
+}
