@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
 )
 
 // Count, Rate and Amount are the values of indicator tables, some forty
@@ -114,24 +115,55 @@ func writeMeasure(ctx context.Context, w io.Writer, typeName string, implementor
 	if fc == nil {
 		return fmt.Errorf("%s: no field being marshalled", typeName)
 	}
-	fields := graphql.CollectFields(graphql.GetOperationContext(ctx), fc.Field.Selections, implementors)
 	var buf [160]byte
 	b := append(buf[:0], '{')
-	for i, f := range fields {
+	one := func(i int, alias, name string) {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = strconv.AppendQuote(b, f.Alias)
+		b = strconv.AppendQuote(b, alias)
 		b = append(b, ':')
-		if f.Name == "__typename" {
+		if name == "__typename" {
 			b = strconv.AppendQuote(b, typeName)
-			continue
+			return
 		}
-		b = field(b, f.Name)
+		b = field(b, name)
+	}
+	if fields, ok := plainFields(fc.Field.Selections); ok {
+		for i, f := range fields {
+			one(i, f.Alias, f.Name)
+		}
+	} else {
+		for i, f := range graphql.CollectFields(graphql.GetOperationContext(ctx), fc.Field.Selections, implementors) {
+			one(i, f.Alias, f.Name)
+		}
 	}
 	b = append(b, '}')
 	_, err := w.Write(b)
 	return err
+}
+
+// plainFields returns the selections as fields when they are only fields,
+// without directives and each alias once (the usual case): what
+// CollectFields would return, without its work.
+func plainFields(sel ast.SelectionSet) ([]*ast.Field, bool) {
+	var fields [8]*ast.Field
+	if len(sel) > len(fields) {
+		return nil, false
+	}
+	for i, s := range sel {
+		f, ok := s.(*ast.Field)
+		if !ok || len(f.Directives) > 0 {
+			return nil, false
+		}
+		for _, g := range fields[:i] {
+			if g.Alias == f.Alias {
+				return nil, false
+			}
+		}
+		fields[i] = f
+	}
+	return fields[:len(sel)], true
 }
 
 // appendCommon writes the fields every measure has.
