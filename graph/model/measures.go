@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"sync"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -14,7 +15,8 @@ import (
 // thousand in a table of a thousand cells. They marshal themselves: gqlgen
 // then writes each as one value (the fields the query selects, as its
 // executor would) instead of resolving each of their fields with a field
-// context of its own. gqlgen.yml binds them as marshalers.
+// context of its own. gqlgen, finding MarshalGQLContext and
+// UnmarshalGQLContext on them, binds them as marshalers (make generate).
 
 // Count is a count of people under disclosure control.
 type Count struct {
@@ -55,39 +57,42 @@ var (
 )
 
 // MarshalGQLContext writes the fields of c the query selects.
-func (c Count) MarshalGQLContext(ctx context.Context, w io.Writer) error {
-	return writeMeasure(ctx, w, "Count", countImplementors, func(b []byte, name string) []byte {
-		switch name {
-		case "value":
-			if c.Value == nil {
-				return append(b, "null"...)
-			}
-			return strconv.AppendInt(b, int64(*c.Value), 10)
-		}
-		return appendCommon(b, name, c.Published, c.Reason, c.Confidential)
-	})
+func (c *Count) MarshalGQLContext(ctx context.Context, w io.Writer) error {
+	return writeMeasure(ctx, w, "Count", countImplementors, c)
 }
 
 // MarshalGQLContext writes the fields of r the query selects.
-func (r Rate) MarshalGQLContext(ctx context.Context, w io.Writer) error {
-	return writeMeasure(ctx, w, "Rate", rateImplementors, func(b []byte, name string) []byte {
-		switch name {
-		case "percent":
-			return appendFloat(b, r.Percent)
-		}
-		return appendCommon(b, name, r.Published, r.Reason, r.Confidential)
-	})
+func (r *Rate) MarshalGQLContext(ctx context.Context, w io.Writer) error {
+	return writeMeasure(ctx, w, "Rate", rateImplementors, r)
 }
 
 // MarshalGQLContext writes the fields of a the query selects.
-func (a Amount) MarshalGQLContext(ctx context.Context, w io.Writer) error {
-	return writeMeasure(ctx, w, "Amount", amountImplementors, func(b []byte, name string) []byte {
-		switch name {
-		case "eur":
-			return appendFloat(b, a.Eur)
+func (a *Amount) MarshalGQLContext(ctx context.Context, w io.Writer) error {
+	return writeMeasure(ctx, w, "Amount", amountImplementors, a)
+}
+
+func (c *Count) appendField(b []byte, name string) []byte {
+	if name == "value" {
+		if c.Value == nil {
+			return append(b, "null"...)
 		}
-		return appendCommon(b, name, a.Published, a.Reason, a.Confidential)
-	})
+		return strconv.AppendInt(b, int64(*c.Value), 10)
+	}
+	return appendCommon(b, name, c.Published, c.Reason, c.Confidential)
+}
+
+func (r *Rate) appendField(b []byte, name string) []byte {
+	if name == "percent" {
+		return appendFloat(b, r.Percent)
+	}
+	return appendCommon(b, name, r.Published, r.Reason, r.Confidential)
+}
+
+func (a *Amount) appendField(b []byte, name string) []byte {
+	if name == "eur" {
+		return appendFloat(b, a.Eur)
+	}
+	return appendCommon(b, name, a.Published, a.Reason, a.Confidential)
 }
 
 // UnmarshalGQLContext refuses input: Count is an output type (gqlgen binds
@@ -106,64 +111,70 @@ func (a *Amount) UnmarshalGQLContext(context.Context, any) error {
 	return fmt.Errorf("Amount is an output type")
 }
 
+// measure is a Count, Rate or Amount: it appends the value of one of its fields.
+type measure interface {
+	appendField(b []byte, name string) []byte
+}
+
+// buffers are the bytes of measures being written.
+var buffers = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
+
 // writeMeasure writes an object of typeName with the fields selected at the
 // field being marshalled (fragments, aliases and @skip/@include applied by
-// gqlgen's own CollectFields, as for any object), each written by field.
-func writeMeasure(ctx context.Context, w io.Writer, typeName string, implementors []string,
-	field func(b []byte, name string) []byte) error {
+// gqlgen's own CollectFields, as for any object).
+func writeMeasure(ctx context.Context, w io.Writer, typeName string, implementors []string, m measure) error {
 	fc := graphql.GetFieldContext(ctx)
 	if fc == nil {
 		return fmt.Errorf("%s: no field being marshalled", typeName)
 	}
-	var buf [160]byte
-	b := append(buf[:0], '{')
-	one := func(i int, alias, name string) {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = strconv.AppendQuote(b, alias)
-		b = append(b, ':')
-		if name == "__typename" {
-			b = strconv.AppendQuote(b, typeName)
-			return
-		}
-		b = field(b, name)
-	}
-	if fields, ok := plainFields(fc.Field.Selections); ok {
-		for i, f := range fields {
-			one(i, f.Alias, f.Name)
+	p := buffers.Get().(*[]byte)
+	b := append((*p)[:0], '{')
+	if sel := fc.Field.Selections; plainFields(sel) {
+		for i, s := range sel {
+			f := s.(*ast.Field)
+			b = appendSelected(b, i, f.Alias, f.Name, typeName, m)
 		}
 	} else {
 		for i, f := range graphql.CollectFields(graphql.GetOperationContext(ctx), fc.Field.Selections, implementors) {
-			one(i, f.Alias, f.Name)
+			b = appendSelected(b, i, f.Alias, f.Name, typeName, m)
 		}
 	}
 	b = append(b, '}')
 	_, err := w.Write(b)
+	*p = b
+	buffers.Put(p)
 	return err
 }
 
-// plainFields returns the selections as fields when they are only fields,
-// without directives and each alias once (the usual case): what
-// CollectFields would return, without its work.
-func plainFields(sel ast.SelectionSet) ([]*ast.Field, bool) {
-	var fields [8]*ast.Field
-	if len(sel) > len(fields) {
-		return nil, false
+// appendSelected appends the i-th field selected, "alias":value.
+func appendSelected(b []byte, i int, alias, name, typeName string, m measure) []byte {
+	if i > 0 {
+		b = append(b, ',')
 	}
+	b = strconv.AppendQuote(b, alias)
+	b = append(b, ':')
+	if name == "__typename" {
+		return strconv.AppendQuote(b, typeName)
+	}
+	return m.appendField(b, name)
+}
+
+// plainFields says whether the selections are only fields, without
+// directives and each alias once (the usual case): CollectFields would
+// return them as they are.
+func plainFields(sel ast.SelectionSet) bool {
 	for i, s := range sel {
 		f, ok := s.(*ast.Field)
 		if !ok || len(f.Directives) > 0 {
-			return nil, false
+			return false
 		}
-		for _, g := range fields[:i] {
-			if g.Alias == f.Alias {
-				return nil, false
+		for _, t := range sel[:i] {
+			if t.(*ast.Field).Alias == f.Alias {
+				return false
 			}
 		}
-		fields[i] = f
 	}
-	return fields[:len(sel)], true
+	return true
 }
 
 // appendCommon writes the fields every measure has.
