@@ -25690,7 +25690,7 @@ func (ec *executionContext) marshalNAmount2ᚖgithubᚗcomᚋgenᚑhubᚋgenhub�
 		graphql.AddInvalidNullError(ctx, "Amount!")
 		return graphql.Null
 	}
-	return ec._Amount(ctx, sel, v)
+	return graphql.WrapContextMarshaler(ctx, v)
 }
 
 func (ec *executionContext) marshalNApiKey2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐApiKey(ctx context.Context, sel ast.SelectionSet, v *model.ApiKey) graphql.Marshaler {
@@ -25793,7 +25793,7 @@ func (ec *executionContext) marshalNCount2ᚖgithubᚗcomᚋgenᚑhubᚋgenhub�
 		graphql.AddInvalidNullError(ctx, "Count!")
 		return graphql.Null
 	}
-	return ec._Count(ctx, sel, v)
+	return graphql.WrapContextMarshaler(ctx, v)
 }
 
 func (ec *executionContext) unmarshalNCreateFormationInput2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐCreateFormationInput(ctx context.Context, v any) (model.CreateFormationInput, error) {
@@ -26597,7 +26597,7 @@ func (ec *executionContext) marshalNRate2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋ
 		graphql.AddInvalidNullError(ctx, "Rate!")
 		return graphql.Null
 	}
-	return ec._Rate(ctx, sel, v)
+	return graphql.WrapContextMarshaler(ctx, v)
 }
 
 func (ec *executionContext) unmarshalNRecordEnrolmentsInput2githubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐRecordEnrolmentsInput(ctx context.Context, v any) (model.RecordEnrolmentsInput, error) {
@@ -27196,7 +27196,7 @@ func (ec *executionContext) marshalOCount2ᚖgithubᚗcomᚋgenᚑhubᚋgenhub�
 	if v == nil {
 		return graphql.Null
 	}
-	return ec._Count(ctx, sel, v)
+	return graphql.WrapContextMarshaler(ctx, v)
 }
 
 func (ec *executionContext) unmarshalODate2ᚖgithubᚗcomᚋgenᚑhubᚋgenhubᚋgraphᚋmodelᚐDate(ctx context.Context, v any) (*model.Date, error) {

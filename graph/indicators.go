@@ -214,6 +214,9 @@ func protect(src *store.IndicatorTable) (*protectedTable, error) {
 	}
 	n := len(src.Dims)
 	t := &disclosure.Table{Dims: n, Measures: indicatorMeasures, Cells: make([]disclosure.Cell, len(src.Rows))}
+	// Keys and values of every cell in two allocations.
+	keys := make([]string, len(src.Rows)*n)
+	values := make([]disclosure.Value, len(src.Rows)*measureCount)
 	for i := range src.Rows {
 		r := &src.Rows[i]
 		c := &t.Cells[i]
@@ -222,13 +225,13 @@ func protect(src *store.IndicatorTable) (*protectedTable, error) {
 		if n == 0 {
 			c.Margin = 0
 		}
-		c.Key = make([]string, n)
+		c.Key = keys[i*n : (i+1)*n : (i+1)*n]
 		for j, d := range src.Dims {
 			if c.Margin&(1<<j) == 0 {
 				c.Key[j] = r.Key(d)
 			}
 		}
-		c.Values = make([]disclosure.Value, measureCount)
+		c.Values = values[i*measureCount : (i+1)*measureCount : (i+1)*measureCount]
 		for m, v := range rowValues(r) {
 			if v != nil {
 				c.Values[m] = disclosure.Value{N: *v, Known: true}
@@ -268,6 +271,17 @@ func (p *protectedTable) indicatorTable(margins bool, year int) *model.Indicator
 	}
 	sort.SliceStable(order, func(a, b int) bool { return p.less(order[a], order[b]) })
 	full := uint32(1)<<len(p.dims) - 1
+	shown := len(order)
+	if !margins {
+		shown = 0
+		for i := range p.t.Cells {
+			if p.t.Cells[i].Margin == 0 {
+				shown++
+			}
+		}
+	}
+	out.Cells = make([]*model.IndicatorCell, 0, shown)
+	a := newCellAlloc(shown)
 	for _, i := range order {
 		c := &p.t.Cells[i]
 		for m, v := range c.Values {
@@ -278,7 +292,7 @@ func (p *protectedTable) indicatorTable(margins bool, year int) *model.Indicator
 		if c.Margin != 0 && !margins {
 			continue
 		}
-		cell := p.cell(i)
+		cell := p.cell(i, a)
 		out.Cells = append(out.Cells, cell)
 		if c.Margin == full {
 			out.Total = cell
@@ -312,13 +326,13 @@ func (p *protectedTable) less(a, b int) bool {
 	return false
 }
 
-func (p *protectedTable) cell(i int) *model.IndicatorCell {
+func (p *protectedTable) cell(i int, a *cellAlloc) *model.IndicatorCell {
 	c := &p.t.Cells[i]
 	r := &p.src.Rows[i]
-	out := &model.IndicatorCell{TotalOver: []model.IndicatorDimension{}}
+	out := a.cell()
+	out.TotalOver = a.totalOver(p.dims, c.Margin)
 	for j, d := range p.dims {
 		if c.Margin&(1<<j) != 0 {
-			out.TotalOver = append(out.TotalOver, dimensionOf(d))
 			continue
 		}
 		switch d {
@@ -346,10 +360,10 @@ func (p *protectedTable) cell(i int) *model.IndicatorCell {
 			out.PriorSituation = enumOf[model.PriorSituation](r.PriorSituation)
 		}
 	}
-	fillMeasures(out, c.Values, p.src.Raw)
-	given := model.SuppressionReasonGivenByGrouping
+	a.fillMeasures(out, c.Values, p.src.Raw)
 	for _, m := range p.withheld {
-		count, rate := &model.Count{Reason: &given}, &model.Rate{Reason: &given}
+		count, rate := a.count(), a.rate()
+		count.Reason, rate.Reason = &reasonGivenByGrouping, &reasonGivenByGrouping
 		switch m {
 		case mWomen:
 			out.Women, out.WomenRate = count, rate
@@ -363,26 +377,26 @@ func (p *protectedTable) cell(i int) *model.IndicatorCell {
 }
 
 // fillMeasures sets the counts, amount and rates of a cell from its values.
-func fillMeasures(out *model.IndicatorCell, v []disclosure.Value, raw bool) {
-	out.Learners = countOf(v[mLearners], raw)
-	out.Women = countOf(v[mWomen], raw)
-	out.Neet = countOf(v[mNeet], raw)
-	out.LowQualifiedNeetYouth = countOf(v[mLowQualifiedNeetYouth], raw)
-	out.QpvResidents = countOf(v[mQpv], raw)
-	out.Finished = countOf(v[mFinished], raw)
-	out.Completed = countOf(v[mCompleted], raw)
-	out.MeasuredM3 = countOf(v[mMeasuredM3], raw)
-	out.PositiveM3 = countOf(v[mPositiveM3], raw)
-	out.AidApplicants = countOf(v[mAidApplicants], raw)
-	out.AidGranted = countOf(v[mAidGranted], raw)
-	out.AidAmountEur = amountOf(v[mAidAmount], raw)
-	out.WomenRate = rateOf(v[mWomen], v[mLearners], raw)
-	out.NeetRate = rateOf(v[mNeet], v[mLearners], raw)
-	out.LowQualifiedNeetYouthRate = rateOf(v[mLowQualifiedNeetYouth], v[mLearners], raw)
-	out.QpvRate = rateOf(v[mQpv], v[mLearners], raw)
-	out.CompletionRate = rateOf(v[mCompleted], v[mFinished], raw)
-	out.PositiveExitRateM3 = rateOf(v[mPositiveM3], v[mMeasuredM3], raw)
-	out.AidGrantRate = rateOf(v[mAidGranted], v[mAidApplicants], raw)
+func (a *cellAlloc) fillMeasures(out *model.IndicatorCell, v []disclosure.Value, raw bool) {
+	out.Learners = a.countOf(v[mLearners], raw)
+	out.Women = a.countOf(v[mWomen], raw)
+	out.Neet = a.countOf(v[mNeet], raw)
+	out.LowQualifiedNeetYouth = a.countOf(v[mLowQualifiedNeetYouth], raw)
+	out.QpvResidents = a.countOf(v[mQpv], raw)
+	out.Finished = a.countOf(v[mFinished], raw)
+	out.Completed = a.countOf(v[mCompleted], raw)
+	out.MeasuredM3 = a.countOf(v[mMeasuredM3], raw)
+	out.PositiveM3 = a.countOf(v[mPositiveM3], raw)
+	out.AidApplicants = a.countOf(v[mAidApplicants], raw)
+	out.AidGranted = a.countOf(v[mAidGranted], raw)
+	out.AidAmountEur = a.amountOf(v[mAidAmount], raw)
+	out.WomenRate = a.rateOf(v[mWomen], v[mLearners], raw)
+	out.NeetRate = a.rateOf(v[mNeet], v[mLearners], raw)
+	out.LowQualifiedNeetYouthRate = a.rateOf(v[mLowQualifiedNeetYouth], v[mLearners], raw)
+	out.QpvRate = a.rateOf(v[mQpv], v[mLearners], raw)
+	out.CompletionRate = a.rateOf(v[mCompleted], v[mFinished], raw)
+	out.PositiveExitRateM3 = a.rateOf(v[mPositiveM3], v[mMeasuredM3], raw)
+	out.AidGrantRate = a.rateOf(v[mAidGranted], v[mAidApplicants], raw)
 }
 
 func enumOf[T ~string](s *string) *T {
@@ -396,43 +410,149 @@ func enumOf[T ~string](s *string) *T {
 	return &v
 }
 
+// The reasons values are suppressed for, shared by every value (read only).
+var (
+	reasonBelowThreshold  = model.SuppressionReasonBelowThreshold
+	reasonComplementary   = model.SuppressionReasonComplementary
+	reasonGivenByGrouping = model.SuppressionReasonGivenByGrouping
+)
+
 func reasonOf(s disclosure.Status) *model.SuppressionReason {
-	var r model.SuppressionReason
 	switch s {
 	case disclosure.BelowThreshold:
-		r = model.SuppressionReasonBelowThreshold
+		return &reasonBelowThreshold
 	case disclosure.Complementary:
-		r = model.SuppressionReasonComplementary
-	default:
-		return nil
+		return &reasonComplementary
 	}
-	return &r
+	return nil
+}
+
+// cellAlloc hands out the cells of a table and their values from a few
+// slices sized once per table: a table of a thousand cells has some forty
+// thousand of them, which one allocation each would leave to the garbage
+// collector. A nil cellAlloc allocates each value on its own.
+type cellAlloc struct {
+	cells   []model.IndicatorCell
+	counts  []model.Count
+	rates   []model.Rate
+	amounts []model.Amount
+	ints    []int
+	floats  []float64
+	overs   map[uint32][]model.IndicatorDimension
+}
+
+func newCellAlloc(cells int) *cellAlloc {
+	return &cellAlloc{
+		cells:   make([]model.IndicatorCell, 0, cells),
+		counts:  make([]model.Count, 0, cells*(mAidGranted+1)),
+		rates:   make([]model.Rate, 0, cells*7),
+		amounts: make([]model.Amount, 0, cells),
+		ints:    make([]int, 0, cells*(mAidGranted+1)),
+		floats:  make([]float64, 0, cells*8),
+		overs:   map[uint32][]model.IndicatorDimension{},
+	}
+}
+
+// take returns the next element of *s, or a new one when s is full.
+func take[T any](s *[]T) *T {
+	if len(*s) == cap(*s) {
+		return new(T)
+	}
+	*s = (*s)[:len(*s)+1]
+	return &(*s)[len(*s)-1]
+}
+
+func (a *cellAlloc) cell() *model.IndicatorCell {
+	if a == nil {
+		return new(model.IndicatorCell)
+	}
+	return take(&a.cells)
+}
+
+func (a *cellAlloc) count() *model.Count {
+	if a == nil {
+		return new(model.Count)
+	}
+	return take(&a.counts)
+}
+
+func (a *cellAlloc) rate() *model.Rate {
+	if a == nil {
+		return new(model.Rate)
+	}
+	return take(&a.rates)
+}
+
+func (a *cellAlloc) amount() *model.Amount {
+	if a == nil {
+		return new(model.Amount)
+	}
+	return take(&a.amounts)
+}
+
+func (a *cellAlloc) int(n int) *int {
+	p := new(int)
+	if a != nil {
+		p = take(&a.ints)
+	}
+	*p = n
+	return p
+}
+
+func (a *cellAlloc) float(x float64) *float64 {
+	p := new(float64)
+	if a != nil {
+		p = take(&a.floats)
+	}
+	*p = x
+	return p
+}
+
+// totalOver returns the dimensions a cell of the given margin sums over,
+// one shared slice per margin.
+func (a *cellAlloc) totalOver(dims []string, margin uint32) []model.IndicatorDimension {
+	if a != nil {
+		if t, ok := a.overs[margin]; ok {
+			return t
+		}
+	}
+	t := []model.IndicatorDimension{}
+	for j, d := range dims {
+		if margin&(1<<j) != 0 {
+			t = append(t, dimensionOf(d))
+		}
+	}
+	if a != nil {
+		a.overs[margin] = t
+	}
+	return t
 }
 
 // countOf publishes a count; with raw (a caller who may read the rows) a
 // value that is not publishable is shown too, flagged confidential.
-func countOf(v disclosure.Value, raw bool) *model.Count {
-	c := &model.Count{Published: v.Status == disclosure.Published, Reason: reasonOf(v.Status)}
+func (a *cellAlloc) countOf(v disclosure.Value, raw bool) *model.Count {
+	c := a.count()
+	c.Published, c.Reason = v.Status == disclosure.Published, reasonOf(v.Status)
 	if v.Known && (c.Published || raw) {
-		n := int(v.N)
-		c.Value, c.Confidential = &n, !c.Published
+		c.Value, c.Confidential = a.int(int(v.N)), !c.Published
 	}
 	return c
 }
 
-func amountOf(v disclosure.Value, raw bool) *model.Amount {
-	a := &model.Amount{Published: v.Status == disclosure.Published, Reason: reasonOf(v.Status)}
-	if v.Known && (a.Published || raw) {
-		eur := float64(v.N) / 100
-		a.Eur, a.Confidential = &eur, !a.Published
+func (a *cellAlloc) amountOf(v disclosure.Value, raw bool) *model.Amount {
+	m := a.amount()
+	m.Published, m.Reason = v.Status == disclosure.Published, reasonOf(v.Status)
+	if v.Known && (m.Published || raw) {
+		m.Eur, m.Confidential = a.float(float64(v.N)/100), !m.Published
 	}
-	return a
+	return m
 }
 
 // rateOf is num / den in percent, rounded to one decimal, published where
 // both counts are; its reason is the denominator's, else the numerator's.
-func rateOf(num, den disclosure.Value, raw bool) *model.Rate {
-	r := &model.Rate{Published: num.Status == disclosure.Published && den.Status == disclosure.Published}
+func (a *cellAlloc) rateOf(num, den disclosure.Value, raw bool) *model.Rate {
+	r := a.rate()
+	r.Published = num.Status == disclosure.Published && den.Status == disclosure.Published
 	if !r.Published {
 		r.Reason = reasonOf(den.Status)
 		if r.Reason == nil {
@@ -440,8 +560,7 @@ func rateOf(num, den disclosure.Value, raw bool) *model.Rate {
 		}
 	}
 	if num.Known && den.Known && den.N > 0 && (r.Published || raw) {
-		p := percent(num.N, den.N)
-		r.Percent, r.Confidential = &p, !r.Published
+		r.Percent, r.Confidential = a.float(percent(num.N, den.N)), !r.Published
 	}
 	return r
 }
@@ -473,7 +592,7 @@ func nationalCell(f *store.NationalFigures, year, k int, raw bool) (*model.Indic
 		return nil, err
 	}
 	out := &model.IndicatorCell{TotalOver: []model.IndicatorDimension{}}
-	fillMeasures(out, t.Cells[0].Values, raw)
+	(*cellAlloc)(nil).fillMeasures(out, t.Cells[0].Values, raw)
 	// CROUS aid is not among the public national figures.
 	out.AidApplicants = &model.Count{Reason: &notEntitled}
 	out.AidGranted = &model.Count{Reason: &notEntitled}
@@ -581,7 +700,7 @@ func (p *protectedTable) yearSum(m int, keep func(int) bool) disclosure.Value {
 }
 
 func (p *protectedTable) targetCount(v disclosure.Value) *model.TargetValue {
-	c := countOf(v, p.src.Raw)
+	c := (*cellAlloc)(nil).countOf(v, p.src.Raw)
 	tv := &model.TargetValue{Published: c.Published, Reason: c.Reason, Confidential: c.Confidential}
 	if c.Value != nil {
 		x := float64(*c.Value)
@@ -591,7 +710,7 @@ func (p *protectedTable) targetCount(v disclosure.Value) *model.TargetValue {
 }
 
 func (p *protectedTable) targetShare(num, den disclosure.Value) *model.TargetValue {
-	r := rateOf(num, den, p.src.Raw)
+	r := (*cellAlloc)(nil).rateOf(num, den, p.src.Raw)
 	tv := &model.TargetValue{Published: r.Published, Reason: r.Reason, Confidential: r.Confidential}
 	if r.Percent != nil {
 		x := math.Round(*r.Percent*10) / 1000

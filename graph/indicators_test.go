@@ -3,6 +3,7 @@ package graph_test
 import (
 	"fmt"
 	"math"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -812,5 +813,38 @@ func TestIndicatorsBadInput(t *testing.T) {
 	// An unknown call selects nothing within the scope, like one outside it.
 	if r := e.Query(t, key, `{ indicators(filter: { labellingCall: "X-1999" }) { threshold } }`, nil); len(r.Errors) == 0 || r.Errors[0].Code() != "FORBIDDEN" {
 		t.Errorf("unknown call: errors %+v, want FORBIDDEN", r.Errors)
+	}
+}
+
+// TestIndicatorValuesSelection checks that counts, rates and amounts, which
+// marshal themselves, write what the query selects as gqlgen's executor
+// writes any object: fields in the order selected, aliases, fragments,
+// @skip and @include, __typename, a field selected twice once.
+func TestIndicatorValuesSelection(t *testing.T) {
+	e := hubtest.New(t)
+	var key string
+	for _, p := range seed.Partners() {
+		if p.Slug == "region-hauts-de-france" {
+			key = p.Key
+		}
+	}
+	r := e.Query(t, key, `query ($no: Boolean!) { indicators(groupBy: [YEAR]) { total {
+		learners { __typename n: value published ... on Count { reason } hidden: confidential @skip(if: true) value value }
+		womenRate { p: percent @include(if: $no) ...rate }
+		aidAmountEur { eur confidential }
+	} } }
+	fragment rate on Rate { published percent }`, map[string]any{"no": false})
+	if len(r.Errors) > 0 {
+		t.Fatalf("%+v", r.Errors)
+	}
+	got := string(r.Data)
+	for _, want := range []*regexp.Regexp{
+		regexp.MustCompile(`"learners":\{"__typename":"Count","n":[0-9]+,"published":true,"reason":null,"value":[0-9]+\}`),
+		regexp.MustCompile(`"womenRate":\{"published":true,"percent":[0-9.]+\}`),
+		regexp.MustCompile(`"aidAmountEur":\{"eur":[0-9.e+]+,"confidential":false\}`),
+	} {
+		if !want.MatchString(got) {
+			t.Errorf("data %s: no match for %s", got, want)
+		}
 	}
 }

@@ -131,14 +131,6 @@ func (s *Session) ID() string    { return IntID("Session", s.RowID) }
 func (s *Session) GetID() string { return s.ID() }
 func (*Session) IsNode()         {}
 
-// Count is a count of people under disclosure control.
-type Count struct {
-	Value        *int
-	Published    bool
-	Reason       *SuppressionReason
-	Confidential bool
-}
-
 // Enrolment is a pseudonymised enrolment. The pointer fields are null for a
 // CROUS, whose role has no grant on those columns.
 type Enrolment struct {

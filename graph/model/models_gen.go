@@ -31,18 +31,6 @@ type AccessExplanation struct {
 	Entitlements []*Entitlement `json:"entitlements"`
 }
 
-// An amount of money summed over people, published where their number is.
-type Amount struct {
-	// In euros; null when suppressed.
-	Eur *float64 `json:"eur,omitempty"`
-	// Whether the amount is published.
-	Published bool `json:"published"`
-	// Why it is suppressed, if it is.
-	Reason *SuppressionReason `json:"reason,omitempty"`
-	// Shown only because your level allows it: not for publication.
-	Confidential bool `json:"confidential"`
-}
-
 // A confirmation of enrolment for the CROUS.
 type ConfirmAidEnrolmentInput struct {
 	// The aid application of one of your learners.
@@ -409,18 +397,6 @@ type PageInfo struct {
 }
 
 type Query struct {
-}
-
-// A rate between two counts of the same cell, under disclosure control.
-type Rate struct {
-	// In percent, rounded to one decimal; null when suppressed or when the denominator is zero.
-	Percent *float64 `json:"percent,omitempty"`
-	// Whether the rate is published: both its counts are.
-	Published bool `json:"published"`
-	// Why it is suppressed: the reason of the count that is.
-	Reason *SuppressionReason `json:"reason,omitempty"`
-	// Shown only because your level allows it: not for publication.
-	Confidential bool `json:"confidential"`
 }
 
 // Enrolments to add or correct.

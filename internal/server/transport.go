@@ -120,6 +120,11 @@ func write(w http.ResponseWriter, status int, resp *graphql.Response) {
 			w.Header().Set("Retry-After", strconv.Itoa(s))
 		}
 	}
+	if b, ok := dataOnly(resp); ok {
+		w.WriteHeader(status)
+		w.Write(b)
+		return
+	}
 	b, err := json.Marshal(resp)
 	if err != nil {
 		status = http.StatusInternalServerError
@@ -127,6 +132,22 @@ func write(w http.ResponseWriter, status int, resp *graphql.Response) {
 	}
 	w.WriteHeader(status)
 	w.Write(b)
+}
+
+// dataOnly returns the body of an answer of data alone, as json.Marshal
+// would write it, without re-reading the data to compact it: gqlgen writes
+// it compact. Data with characters json.Marshal escapes (<, >, &, U+2028,
+// U+2029) is left to it.
+func dataOnly(resp *graphql.Response) ([]byte, bool) {
+	if len(resp.Errors) > 0 || len(resp.Extensions) > 0 || resp.Label != "" || resp.Path != nil ||
+		resp.HasNext != nil || len(resp.Data) == 0 ||
+		bytes.ContainsAny(resp.Data, "<>&\u2028\u2029") {
+		return nil, false
+	}
+	b := make([]byte, 0, len(resp.Data)+9)
+	b = append(b, `{"data":`...)
+	b = append(b, resp.Data...)
+	return append(b, '}'), true
 }
 
 func code(e *gqlerror.Error) string {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/big"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/jmoiron/sqlx"
@@ -103,7 +104,7 @@ func (r *IndicatorRow) Key(d string) string {
 		if n == nil {
 			return ""
 		}
-		return fmt.Sprint(*n)
+		return strconv.Itoa(*n)
 	}
 	switch d {
 	case "region":
@@ -159,13 +160,34 @@ func (s *Store) Indicators(ctx context.Context, q IndicatorQuery) (*IndicatorTab
 	}
 	err := s.Read(ctx, func(tx *sqlx.Tx) error {
 		// An unknown call code selects nothing (-1), as one outside the scope does.
-		return tx.SelectContext(ctx, &t.Rows, `
-			SELECT * FROM hub.indicators($1, $2, $3, $4, $5,
+		rows, err := tx.QueryContext(ctx, `
+			SELECT margin, region_code, department_code, formation_id, session_id, call_id, year, job_family,
+			       sex, age_band, qualification, prior_situation, learners, women, neet, low_qualified_neet_youth,
+			       qpv_residents, finished, completed, m3_measured, m3_positive, aid_applicants, aid_granted,
+			       aid_amount_eur, k, raw
+			  FROM hub.indicators($1, $2, $3, $4, $5,
 			         CASE WHEN $6::text IS NOT NULL
 			              THEN coalesce((SELECT c.id FROM hub.labelling_call c WHERE c.code = $6), -1) END,
 			         $7, $8)`,
 			pq.Array(q.Dims), nullStr(q.Region), nullStr(q.Department), nullInt(q.FormationID),
 			nullInt(q.SessionID), nullStr(q.CallCode), nullInt(q.Year), nullStr(q.JobFamily))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		// Scanned by hand: a table of a thousand cells is 26,000 values.
+		for rows.Next() {
+			t.Rows = append(t.Rows, IndicatorRow{})
+			r := &t.Rows[len(t.Rows)-1]
+			err := rows.Scan(&r.Margin, &r.RegionCode, &r.DepartmentCode, &r.FormationID, &r.SessionID, &r.CallID,
+				&r.Year, &r.JobFamily, &r.Sex, &r.AgeBand, &r.Qualification, &r.PriorSituation,
+				&r.Learners, &r.Women, &r.Neet, &r.LowQualifiedNeetYouth, &r.QpvResidents, &r.Finished, &r.Completed,
+				&r.M3Measured, &r.M3Positive, &r.AidApplicants, &r.AidGranted, &r.AidAmount, &r.K, &r.Raw)
+			if err != nil {
+				return err
+			}
+		}
+		return rows.Err()
 	})
 	if err != nil {
 		var pqErr *pq.Error

@@ -275,3 +275,179 @@ func TestLearnerSummaryTriggers(t *testing.T) {
 	}
 	check("two writers")
 }
+
+// profileDiff counts the keys where hub.learner_profile (its rows summed, as
+// hub.indicators reads them) differs from a count of the learner rows, plus
+// the summary rows whose places differ from their formation's.
+const profileDiff = `
+WITH fresh AS (
+  SELECT f.region_code, extract(year FROM e.enrolled_on)::int AS year, e.sex, e.age_band, e.qualification, e.prior_situation,
+         count(*) AS learners,
+         sum((e.sex = 'female')::int) AS women,
+         sum((e.prior_situation = 'neet')::int) AS neet,
+         sum((e.prior_situation = 'neet' AND e.age_band = 'under_26' AND e.qualification IN ('none', 'infra_bac', 'bac'))::int) AS lqny,
+         sum(e.qpv_resident::int) AS qpv,
+         sum((e.completion <> 'ongoing')::int) AS finished,
+         sum((e.completion = 'completed')::int) AS completed,
+         count(o.enrolment_id) AS measured, count(*) FILTER (WHERE o.positive) AS positive,
+         count(a.id) AS applicants, count(*) FILTER (WHERE a.status IN ('granted', 'paid', 'suspended')) AS granted,
+         coalesce(sum(a.monthly_amount_eur * a.months) FILTER (WHERE a.status IN ('granted', 'paid', 'suspended')), 0) AS amount
+    FROM hub.enrolment e
+    JOIN hub.formation f ON f.id = e.formation_id
+    LEFT JOIN hub.outcome o ON o.enrolment_id = e.id AND o.measured_at = 'm3'
+    LEFT JOIN hub.aid_application a ON a.enrolment_id = e.id
+   GROUP BY 1, 2, 3, 4, 5, 6
+), profile AS (
+  SELECT region_code, year, sex, age_band, qualification, prior_situation,
+         sum(learners), sum(women), sum(neet), sum(low_qualified_neet_youth), sum(qpv_residents), sum(finished),
+         sum(completed), sum(m3_measured), sum(m3_positive), sum(aid_applicants), sum(aid_granted), sum(aid_amount_eur)
+    FROM hub.learner_profile
+   GROUP BY 1, 2, 3, 4, 5, 6
+  HAVING sum(learners) <> 0
+)
+SELECT (SELECT count(*) FROM (SELECT * FROM fresh EXCEPT SELECT * FROM profile) a)
+     + (SELECT count(*) FROM (SELECT * FROM profile EXCEPT SELECT * FROM fresh) b)
+     + (SELECT count(*) FROM hub.learner_summary s JOIN hub.formation f ON f.id = s.formation_id
+         WHERE (s.region_code, s.department_code, s.job_family) IS DISTINCT FROM (f.region_code, f.department_code, f.job_family))`
+
+// TestLearnerProfileTriggers changes learners, outcomes, aid applications and
+// a formation's region, department and job family, and checks that the
+// profile the indicators read for whole regions stays equal to a count of
+// the learner rows; then that two transactions writing the same region's
+// profile rows both commit without waiting for each other.
+func TestLearnerProfileTriggers(t *testing.T) {
+	e := hubtest.New(t)
+	check := func(step string) {
+		t.Helper()
+		var diff int
+		if err := e.Admin.Get(&diff, profileDiff); err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+		if diff != 0 {
+			t.Fatalf("%s: %d profile keys or summary places differ from a fresh count", step, diff)
+		}
+	}
+	check("demo data")
+	var pending int
+	e.Admin.Get(&pending, `SELECT count(*) FROM hub.learner_profile WHERE pending`)
+	if pending != 0 {
+		t.Errorf("demo data: %d profile rows left pending after commit", pending)
+	}
+	var s1, s2, f int
+	var region, dept, otherDept string
+	e.Admin.QueryRow(`SELECT s1.id, s2.id, s1.formation_id FROM hub.session s1 JOIN hub.session s2
+		ON s2.formation_id = s1.formation_id AND s2.id > s1.id ORDER BY s1.id LIMIT 1`).Scan(&s1, &s2, &f)
+	e.Admin.QueryRow(`SELECT d.region_code, d.code FROM hub.department d
+		WHERE d.region_code <> (SELECT region_code FROM hub.formation WHERE id = $1) ORDER BY d.code LIMIT 1`, f).Scan(&region, &dept)
+	e.Admin.QueryRow(`SELECT d.code FROM hub.department d WHERE d.region_code = $1 AND d.code <> $2 ORDER BY d.code LIMIT 1`,
+		region, dept).Scan(&otherDept)
+	if region == "" || otherDept == "" {
+		t.Fatal("no region with two departments to move the formation to")
+	}
+	steps := []struct{ name, sql string }{
+		{"insert enrolments", `INSERT INTO hub.enrolment (session_id, formation_id, learner_ref, enrolled_on, sex, age_band,
+			qualification, prior_situation, qpv_resident, completion)
+			SELECT $1, $3, 'test-learner-' || g, DATE '2019-01-01' + g, CASE WHEN g % 2 = 0 THEN 'female' ELSE 'male' END,
+			       'under_26', 'bac', 'neet', g % 3 = 0, 'completed' FROM generate_series(1, 6) g`},
+		{"update enrolments", `UPDATE hub.enrolment SET sex = 'female', age_band = 'from_50', enrolled_on = DATE '2024-06-01', session_id = $2
+			WHERE learner_ref IN ('test-learner-1', 'test-learner-2') AND session_id = $1`},
+		{"update nothing counted", `UPDATE hub.enrolment SET certification_obtained = true WHERE learner_ref = 'test-learner-3'`},
+		{"insert outcomes", `INSERT INTO hub.outcome (enrolment_id, formation_id, measured_at, situation, recorded_on)
+			SELECT id, formation_id, m, 'cdi', DATE '2025-01-01' FROM hub.enrolment, unnest(ARRAY['m3', 'm6']) m
+			 WHERE learner_ref LIKE 'test-learner-%'`},
+		{"update outcomes", `UPDATE hub.outcome SET situation = 'job_seeking' WHERE enrolment_id IN
+			(SELECT id FROM hub.enrolment WHERE learner_ref = 'test-learner-3')`},
+		{"insert aid", `INSERT INTO hub.aid_application (enrolment_id, formation_id, crous_id, submitted_on, status,
+			scale_from, echelon, monthly_amount_eur, months, decided_on)
+			SELECT e.id, e.formation_id, (SELECT id FROM hub.partner WHERE kind = 'crous' ORDER BY id LIMIT 1),
+			       DATE '2021-01-01', 'granted', DATE '2020-07-22', '3', 329.20, 10, DATE '2021-02-01'
+			  FROM hub.enrolment e WHERE e.learner_ref LIKE 'test-learner-%'`},
+		{"update aid", `UPDATE hub.aid_application SET status = 'paid', months = 12 WHERE enrolment_id IN
+			(SELECT id FROM hub.enrolment WHERE learner_ref = 'test-learner-4')`},
+		{"formation moves region", `UPDATE hub.formation SET region_code = '` + region + `', department_code = '` + dept + `' WHERE id = $3`},
+		{"enrolment after the move", `INSERT INTO hub.enrolment (session_id, formation_id, learner_ref, enrolled_on, sex, age_band,
+			qualification, prior_situation, qpv_resident, completion)
+			VALUES ($1, $3, 'test-learner-7', DATE '2022-02-01', 'male', 'from_26_to_30', 'none', 'employed', true, 'ongoing')`},
+		{"formation moves department", `UPDATE hub.formation SET department_code = '` + otherDept + `' WHERE id = $3`},
+		{"formation changes job family", `UPDATE hub.formation SET job_family = CASE WHEN job_family = 'data' THEN 'other' ELSE 'data' END WHERE id = $3`},
+		{"delete aid", `DELETE FROM hub.aid_application WHERE enrolment_id IN (SELECT id FROM hub.enrolment WHERE learner_ref = 'test-learner-5')`},
+		{"delete outcomes", `DELETE FROM hub.outcome WHERE enrolment_id IN (SELECT id FROM hub.enrolment WHERE learner_ref = 'test-learner-5')`},
+		{"delete enrolment", `DELETE FROM hub.enrolment WHERE learner_ref = 'test-learner-5'`},
+	}
+	ids := strings.NewReplacer("$1", fmt.Sprint(s1), "$2", fmt.Sprint(s2), "$3", fmt.Sprint(f))
+	for _, st := range steps {
+		if _, err := e.Admin.Exec(ids.Replace(st.sql)); err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		check(st.name)
+	}
+
+	// Two writers of the same profile rows: learners of the same region, year
+	// and attributes, in two formations (so that no summary row is shared).
+	// The first merges its changes early (SET CONSTRAINTS ... IMMEDIATE), so
+	// that it holds the rows of its keys; the second must neither wait for it
+	// nor fail, and leaves those rows to a later merge.
+	var sa, fa, sb, fb int
+	err := e.Admin.QueryRow(`SELECT sa.id, sa.formation_id, sb.id, sb.formation_id
+		  FROM hub.session sa JOIN hub.formation a ON a.id = sa.formation_id
+		  JOIN hub.formation b ON b.region_code = a.region_code AND b.id > a.id
+		  JOIN hub.session sb ON sb.formation_id = b.id
+		 WHERE a.region_code = '32' ORDER BY sa.id, sb.id LIMIT 1`).Scan(&sa, &fa, &sb, &fb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	insert := `INSERT INTO hub.enrolment (session_id, formation_id, learner_ref, enrolled_on, sex, age_band,
+		qualification, prior_situation, qpv_resident, completion)
+		SELECT $1, $2, $3 || g, DATE '2020-03-01', 'female', 'under_26', 'bac', 'neet', false, 'ongoing'
+		  FROM generate_series(1, 3) g`
+	tx1, err := e.Admin.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx1.Rollback()
+	if _, err := tx1.Exec(insert, sa, fa, "test-concurrent-a"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx1.Exec(`SET CONSTRAINTS hub.learner_profile_merge IMMEDIATE`); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error)
+	go func() {
+		tx2, err := e.Admin.Begin()
+		if err == nil {
+			if _, err = tx2.Exec(insert, sb, fb, "test-concurrent-b"); err == nil {
+				err = tx2.Commit()
+			} else {
+				tx2.Rollback()
+			}
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("second writer: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the second writer waited for the first")
+	}
+	if err := tx1.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	check("two writers")
+	// A later writer of those keys merges the rows the two left side by side.
+	if _, err := e.Admin.Exec(`DELETE FROM hub.enrolment WHERE learner_ref = 'test-concurrent-a1'`); err != nil {
+		t.Fatal(err)
+	}
+	check("later writer")
+	var keys, rows int
+	e.Admin.QueryRow(`SELECT count(DISTINCT (region_code, year, sex, age_band, qualification, prior_situation)), count(*)
+		FROM hub.learner_profile`).Scan(&keys, &rows)
+	if rows != keys {
+		t.Errorf("%d profile rows for %d keys after the last merge", rows, keys)
+	}
+	e.Admin.Get(&pending, `SELECT count(*) FROM hub.learner_profile WHERE pending`)
+	if pending != 0 {
+		t.Errorf("%d profile rows pending after the last merge", pending)
+	}
+}
