@@ -238,6 +238,8 @@ type Response struct {
 	Header http.Header
 	Data   json.RawMessage `json:"data"`
 	Errors []Error         `json:"errors"`
+	// Elapsed is the time the hub's handler took, without the test's decoding.
+	Elapsed time.Duration `json:"-"`
 }
 
 // Error is one GraphQL error.
@@ -268,8 +270,9 @@ func (e *Env) Post(t testing.TB, key string, body []byte) *Response {
 	id := fmt.Sprintf("hubtest-%d", requestSeq.Add(1))
 	req.Header.Set("X-Request-Id", id)
 	rec := httptest.NewRecorder()
+	start := time.Now()
 	e.Handler.ServeHTTP(rec, req)
-	res := &Response{Status: rec.Code, Header: rec.Header()}
+	res := &Response{Status: rec.Code, Header: rec.Header(), Elapsed: time.Since(start)}
 	b, _ := io.ReadAll(rec.Body)
 	if err := json.Unmarshal(b, res); err != nil {
 		t.Fatalf("response is not JSON (status %d): %s", rec.Code, b)
