@@ -290,14 +290,19 @@ BEGIN
     RETURN NULL;
   END IF;
   contributions := CASE
-    -- New enrolments have no outcome or aid application yet.
+    -- New enrolments have no outcome or aid application yet. A bulk import
+    -- brings thousands of learners of a few sessions, days and profiles: they
+    -- are counted by those first, so that what follows joins a few rows.
     WHEN TG_TABLE_NAME = 'enrolment' AND TG_OP = 'INSERT' THEN format($c$
-      SELECT c.sign, c.session_id, c.formation_id, c.enrolled_on, c.sex, c.age_band, c.qualification, c.prior_situation,
-             1, (c.sex = 'female')::int, (c.prior_situation = 'neet')::int,
-             (c.prior_situation = 'neet' AND c.age_band = 'under_26' AND c.qualification IN ('none', 'infra_bac', 'bac'))::int,
-             c.qpv_resident::int, (c.completion <> 'ongoing')::int, (c.completion = 'completed')::int,
+      SELECT 1, c.session_id, c.formation_id, c.enrolled_on, c.sex, c.age_band, c.qualification, c.prior_situation,
+             count(*)::int, count(*) FILTER (WHERE c.sex = 'female')::int, count(*) FILTER (WHERE c.prior_situation = 'neet')::int,
+             count(*) FILTER (WHERE c.prior_situation = 'neet' AND c.age_band = 'under_26'
+                                AND c.qualification IN ('none', 'infra_bac', 'bac'))::int,
+             count(*) FILTER (WHERE c.qpv_resident)::int, count(*) FILTER (WHERE c.completion <> 'ongoing')::int,
+             count(*) FILTER (WHERE c.completion = 'completed')::int,
              0, 0, 0, 0, 0
-        FROM (%1$s) c$c$, rows)
+        FROM (%1$s) c
+       GROUP BY c.session_id, c.formation_id, c.enrolled_on, c.sex, c.age_band, c.qualification, c.prior_situation$c$, rows)
     WHEN TG_TABLE_NAME = 'enrolment' THEN format($c$
       SELECT c.sign, c.session_id, c.formation_id, c.enrolled_on, c.sex, c.age_band, c.qualification, c.prior_situation,
              1, (c.sex = 'female')::int, (c.prior_situation = 'neet')::int,
