@@ -349,6 +349,12 @@ func TestLearnerProfileTriggers(t *testing.T) {
 			qualification, prior_situation, qpv_resident, completion)
 			SELECT $1, $3, 'test-learner-' || g, DATE '2019-01-01' + g, CASE WHEN g % 2 = 0 THEN 'female' ELSE 'male' END,
 			       'under_26', 'bac', 'neet', g % 3 = 0, 'completed' FROM generate_series(1, 6) g`},
+		// Learners of one session, day and profile, as a bulk import brings them:
+		// the triggers count them together first.
+		{"insert a batch of alike enrolments", `INSERT INTO hub.enrolment (session_id, formation_id, learner_ref, enrolled_on, sex,
+			age_band, qualification, prior_situation, qpv_resident, completion)
+			SELECT $1, $3, 'test-alike-' || g, DATE '2020-03-02', 'female', 'from_26_to_30', 'none', 'job_seeker',
+			       g % 2 = 0, CASE WHEN g % 3 = 0 THEN 'ongoing' ELSE 'completed' END FROM generate_series(1, 7) g`},
 		{"update enrolments", `UPDATE hub.enrolment SET sex = 'female', age_band = 'from_50', enrolled_on = DATE '2024-06-01', session_id = $2
 			WHERE learner_ref IN ('test-learner-1', 'test-learner-2') AND session_id = $1`},
 		{"update nothing counted", `UPDATE hub.enrolment SET certification_obtained = true WHERE learner_ref = 'test-learner-3'`},
