@@ -383,6 +383,18 @@ func TestAccessMatrix(t *testing.T) {
 			count("partners", len(w.partners), x.partnersAllowed)
 			got, code := listIDs(t, e, c.key, "formations", "Formation")
 			check("formations", x.formations, true, got, code)
+			// Seed grants: detail level, and never a CROUS (finances).
+			kind := w.partners[c.id].Kind
+			finances := kind == "operator" || (c.key != "" && levels[x.level] >= 2 && kind != "crous")
+			r := e.Query(t, c.key, `{ formations(first: 20) { nodes { id seedGrants { amountEur } } } }`, nil)
+			for _, err := range r.Errors {
+				if finances || err.Code() != "FORBIDDEN" {
+					t.Errorf("seedGrants: error %s %q; want %s", err.Code(), err.Message, map[bool]string{true: "none", false: "FORBIDDEN"}[finances])
+				}
+			}
+			if !finances && len(x.formations) > 0 && len(r.Errors) == 0 {
+				t.Errorf("seedGrants: no error; want FORBIDDEN")
+			}
 			if len(x.enrolments) <= 3000 {
 				got, code = listIDs(t, e, c.key, "enrolments", "Enrolment")
 				check("enrolments", x.enrolments, x.enrolmentsAllowed, got, code)

@@ -3875,7 +3875,7 @@ type Formation implements Node {
     "Cursor to continue before."
     before: String
   ): SessionConnection!
-  "Seed grants paid to it. Detail level."
+  "Seed grants paid to it. Detail level; not for a CROUS, which sees learners' aid only."
   seedGrants: [SeedGrant!] @level(min: DETAIL)
 }
 

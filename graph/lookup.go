@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/vikstrous/dataloadgen"
-
 	"github.com/gen-hub/genhub/graph/model"
 	"github.com/gen-hub/genhub/internal/access"
 	"github.com/gen-hub/genhub/internal/apierror"
@@ -15,7 +13,7 @@ import (
 
 // loadRequired loads the target of a non-null field; a target hidden from the
 // caller is an error rather than a null the schema does not allow.
-func loadRequired[V any](ctx context.Context, l *dataloadgen.Loader[int, *V], id int, what string) (*V, error) {
+func loadRequired[V any](ctx context.Context, l *loaders.Loader[int, *V], id int, what string) (*V, error) {
 	v, err := loaders.Load(ctx, l, id)
 	if err != nil {
 		return nil, err
@@ -27,7 +25,7 @@ func loadRequired[V any](ctx context.Context, l *dataloadgen.Loader[int, *V], id
 }
 
 // loadOptional loads the target of a nullable reference.
-func loadOptional[V any](ctx context.Context, l *dataloadgen.Loader[int, *V], id *int) (*V, error) {
+func loadOptional[V any](ctx context.Context, l *loaders.Loader[int, *V], id *int) (*V, error) {
 	if id == nil {
 		return nil, nil
 	}
@@ -35,7 +33,7 @@ func loadOptional[V any](ctx context.Context, l *dataloadgen.Loader[int, *V], id
 }
 
 // loadList loads a list-valued field; none is an empty list.
-func loadList[V any](ctx context.Context, l *dataloadgen.Loader[int, []*V], id int) ([]*V, error) {
+func loadList[V any](ctx context.Context, l *loaders.Loader[int, []*V], id int) ([]*V, error) {
 	v, err := loaders.Load(ctx, l, id)
 	if v == nil {
 		v = []*V{}
@@ -45,7 +43,7 @@ func loadList[V any](ctx context.Context, l *dataloadgen.Loader[int, []*V], id i
 
 // nestedFormations resolves the formations connection of a parent
 // (organisation, region, department) through the loader of such pages.
-func nestedFormations[K comparable](ctx context.Context, l *dataloadgen.Loader[loaders.PageKey[K], *store.Result[model.Formation]], parent K, first *int, after *string, last *int, before *string) (*model.FormationConnection, error) {
+func nestedFormations[K comparable](ctx context.Context, l *loaders.Loader[loaders.PageKey[K], *store.Result[model.Formation]], parent K, first *int, after *string, last *int, before *string) (*model.FormationConnection, error) {
 	p, err := store.NewPage(first, after, last, before)
 	if err != nil {
 		return nil, err

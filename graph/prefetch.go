@@ -132,7 +132,7 @@ func (r *Resolver) prefetchFormations(ctx context.Context, rows []*model.Formati
 		}
 		primeAll(ld.Labels, fids, m)
 	}
-	if _, ok := fields["seedGrants"]; ok && requireLevel(ctx, model.AccessLevelDetail) == nil {
+	if _, ok := fields["seedGrants"]; ok && mayReadFinances(ctx) == nil {
 		m, err := r.Store.SeedGrantsByFormation(ctx, fids)
 		if err != nil {
 			return err

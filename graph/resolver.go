@@ -81,6 +81,19 @@ func requireLevel(ctx context.Context, min model.AccessLevel) error {
 	return apierror.Denied("this field needs %s level; your entitlements in force give %s", model.Code(min), c.Level)
 }
 
+// mayReadFinances refuses callers who may not see the money a formation
+// received: below detail level, and a CROUS (learners' aid only; its role
+// holds no grant on seed grants).
+func mayReadFinances(ctx context.Context) error {
+	if err := requireLevel(ctx, model.AccessLevelDetail); err != nil {
+		return err
+	}
+	if access.FromContext(ctx).Kind == access.KindCrous {
+		return apierror.Denied("a CROUS sees learners' aid, not the finances of formations")
+	}
+	return nil
+}
+
 // mayCountLearners refuses callers who may not see session sizes: below
 // detail level, and a CROUS, which sees only its own applicants.
 func mayCountLearners(ctx context.Context) error {

@@ -143,6 +143,9 @@ func (r *formationResolver) Sessions(ctx context.Context, obj *model.Formation, 
 
 // SeedGrants is the resolver for the seedGrants field.
 func (r *formationResolver) SeedGrants(ctx context.Context, obj *model.Formation) ([]*model.SeedGrant, error) {
+	if err := mayReadFinances(ctx); err != nil {
+		return nil, err
+	}
 	return loadList(ctx, loaders.For(ctx).SeedGrants, obj.RowID)
 }
 

@@ -45,43 +45,71 @@ type ActiveCounts struct{ ByRegion, ByDepartment map[string]int }
 
 // Loaders are the loaders of one request.
 type Loaders struct {
-	Formation        *dataloadgen.Loader[int, *model.Formation]
-	Organisation     *dataloadgen.Loader[int, *model.Organisation]
-	Session          *dataloadgen.Loader[int, *model.Session]
-	Enrolment        *dataloadgen.Loader[int, *model.Enrolment]
-	AidApplication   *dataloadgen.Loader[int, *model.AidApplication]
-	Partner          *dataloadgen.Loader[int, *model.Partner]
-	FundingAgreement *dataloadgen.Loader[int, *model.FundingAgreement]
-	Entitlement      *dataloadgen.Loader[int, *model.Entitlement]
-	Label            *dataloadgen.Loader[int, *model.Label]
-	LabellingCall    *dataloadgen.Loader[int, *model.LabellingCall]
-	Qpv              *dataloadgen.Loader[string, *model.Qpv]
-	Labels           *dataloadgen.Loader[int, []*model.Label]
-	SeedGrants       *dataloadgen.Loader[int, []*model.SeedGrant]
-	Outcomes         *dataloadgen.Loader[int, []*model.Outcome]
-	SessionCount     *dataloadgen.Loader[int, *store.SessionCount]
+	Formation        *Loader[int, *model.Formation]
+	Organisation     *Loader[int, *model.Organisation]
+	Session          *Loader[int, *model.Session]
+	Enrolment        *Loader[int, *model.Enrolment]
+	AidApplication   *Loader[int, *model.AidApplication]
+	Partner          *Loader[int, *model.Partner]
+	FundingAgreement *Loader[int, *model.FundingAgreement]
+	Entitlement      *Loader[int, *model.Entitlement]
+	Label            *Loader[int, *model.Label]
+	LabellingCall    *Loader[int, *model.LabellingCall]
+	Qpv              *Loader[string, *model.Qpv]
+	Labels           *Loader[int, []*model.Label]
+	SeedGrants       *Loader[int, []*model.SeedGrant]
+	Outcomes         *Loader[int, []*model.Outcome]
+	SessionCount     *Loader[int, *store.SessionCount]
 	// ActiveFormations counts formations with a label in force, by region and department (key 0).
-	ActiveFormations *dataloadgen.Loader[int, ActiveCounts]
+	ActiveFormations *Loader[int, ActiveCounts]
 
-	SessionsOf             *dataloadgen.Loader[PageKey[int], *store.Result[model.Session]]
-	EnrolmentsOf           *dataloadgen.Loader[PageKey[int], *store.Result[model.Enrolment]]
-	FormationsOfOrg        *dataloadgen.Loader[PageKey[int], *store.Result[model.Formation]]
-	FormationsOfRegion     *dataloadgen.Loader[PageKey[string], *store.Result[model.Formation]]
-	FormationsOfDepartment *dataloadgen.Loader[PageKey[string], *store.Result[model.Formation]]
-
-	primed sync.Map // formation ids primed (with a row, or nil when hidden)
+	SessionsOf             *Loader[PageKey[int], *store.Result[model.Session]]
+	EnrolmentsOf           *Loader[PageKey[int], *store.Result[model.Enrolment]]
+	FormationsOfOrg        *Loader[PageKey[int], *store.Result[model.Formation]]
+	FormationsOfRegion     *Loader[PageKey[string], *store.Result[model.Formation]]
+	FormationsOfDepartment *Loader[PageKey[string], *store.Result[model.Formation]]
 }
 
 // PrimeFormation records formation id (nil when hidden) in the loader.
 func (l *Loaders) PrimeFormation(id int, f *model.Formation) {
 	l.Formation.Prime(id, f)
-	l.primed.Store(id, true)
 }
 
 // FormationPrimed says whether formation id is already known to the loader.
 func (l *Loaders) FormationPrimed(id int) bool {
-	_, ok := l.primed.Load(id)
+	_, ok := l.Formation.Primed(id)
 	return ok
+}
+
+// Loader is a dataloadgen loader that remembers the values primed into it, so
+// that code walking a page already read can take them without waiting for a
+// batch (Primed).
+type Loader[K comparable, V any] struct {
+	*dataloadgen.Loader[K, V]
+	mu     sync.Mutex
+	primed map[K]V
+}
+
+// Prime records v for k unless k is already known (dataloadgen's rule).
+func (l *Loader[K, V]) Prime(k K, v V) bool {
+	if !l.Loader.Prime(k, v) {
+		return false
+	}
+	l.mu.Lock()
+	if l.primed == nil {
+		l.primed = map[K]V{}
+	}
+	l.primed[k] = v
+	l.mu.Unlock()
+	return true
+}
+
+// Primed returns the value primed for k, if any; it never reads the database.
+func (l *Loader[K, V]) Primed(k K) (V, bool) {
+	l.mu.Lock()
+	v, ok := l.primed[k]
+	l.mu.Unlock()
+	return v, ok
 }
 
 // wait is how long a loader gathers keys before reading them; resolvers of
@@ -93,19 +121,19 @@ func opts() []dataloadgen.Option {
 }
 
 // mapped makes a loader whose missing keys load as nil (hidden or absent rows).
-func mapped[K comparable, V any](fetch func(ctx context.Context, keys []K) (map[K]V, error)) *dataloadgen.Loader[K, V] {
-	return dataloadgen.NewLoader(func(ctx context.Context, keys []K) ([]V, []error) {
+func mapped[K comparable, V any](fetch func(ctx context.Context, keys []K) (map[K]V, error)) *Loader[K, V] {
+	return &Loader[K, V]{Loader: dataloadgen.NewLoader(func(ctx context.Context, keys []K) ([]V, []error) {
 		m, err := fetch(ctx, keys)
 		vals, errs := make([]V, len(keys)), make([]error, len(keys))
 		for i, k := range keys {
 			vals[i], errs[i] = m[k], err
 		}
 		return vals, errs
-	}, opts()...)
+	}, opts()...)}
 }
 
 // pages makes a loader of nested connection pages, one statement per distinct page asked.
-func pages[K comparable, T any](fetch func(ctx context.Context, parents []K, p store.Page) (map[K]*store.Result[T], error)) *dataloadgen.Loader[PageKey[K], *store.Result[T]] {
+func pages[K comparable, T any](fetch func(ctx context.Context, parents []K, p store.Page) (map[K]*store.Result[T], error)) *Loader[PageKey[K], *store.Result[T]] {
 	return mapped(func(ctx context.Context, keys []PageKey[K]) (map[PageKey[K]]*store.Result[T], error) {
 		groups := map[PageKey[K]][]K{} // page with zero parent -> parents
 		for _, k := range keys {
@@ -195,7 +223,7 @@ func WithLoaders(ctx context.Context, l *Loaders) context.Context {
 }
 
 // Load loads one key; a hidden or absent row is nil, not an error.
-func Load[K comparable, V any](ctx context.Context, l *dataloadgen.Loader[K, V], k K) (V, error) {
+func Load[K comparable, V any](ctx context.Context, l *Loader[K, V], k K) (V, error) {
 	v, err := l.Load(ctx, k)
 	if errors.Is(err, dataloadgen.ErrNotFound) {
 		var zero V

@@ -41,6 +41,14 @@ var (
 		Help: "Requests refused by a rate limit or cost budget, by partner kind and limit.",
 	}, []string{"partner_kind", "limit"})
 
+	// QueryPaths counts queries by the executor that answered them: "direct"
+	// (graph/direct.go), "gqlgen", or "fallback" (the direct path gave the
+	// query back to gqlgen after running its root resolvers).
+	QueryPaths = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "genhub", Name: "query_paths_total",
+		Help: "Queries by the executor that answered them (direct, gqlgen, or fallback from direct to gqlgen).",
+	}, []string{"path"})
+
 	// AuditQueue is the number of request records waiting to be written.
 	AuditQueue = prometheus.NewGauge(prometheus.GaugeOpts{
 		Namespace: "genhub", Name: "audit_queue_length",
@@ -72,7 +80,7 @@ func init() {
 	Registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		Requests, Duration, RateLimited, AuditQueue, AuditWritten, AuditDropped, ImportedRows,
+		Requests, Duration, RateLimited, QueryPaths, AuditQueue, AuditWritten, AuditDropped, ImportedRows,
 	)
 }
 

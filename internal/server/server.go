@@ -61,6 +61,9 @@ type Options struct {
 	// TrustedProxies are the load balancers and reverse proxies in front of
 	// the hub, whose X-Forwarded-For header names the public client.
 	TrustedProxies []net.IPNet
+	// GqlgenOnly executes every query with gqlgen's executor, without the
+	// direct path (graph/direct.go): for tests comparing the two.
+	GqlgenOnly bool
 }
 
 // New returns the hub's HTTP handler over st.
@@ -71,7 +74,11 @@ func New(st *store.Store, o Options) http.Handler {
 	o.Log = withRequestIDs(o.Log)
 	o.Limits = o.Limits.withDefaults()
 	introspection := func(c access.Caller) bool { return o.Introspection || (o.PartnerIntrospection && !c.IsPublic()) }
-	gql := handler.New(graph.NewExecutableSchema(graph.NewConfig(st)))
+	schema := graph.NewServerSchema(graph.NewConfig(st))
+	if o.GqlgenOnly {
+		schema = graph.NewExecutableSchema(graph.NewConfig(st))
+	}
+	gql := handler.New(schema)
 	gql.AddTransport(transport.Options{})
 	gql.AddTransport(graphqlHTTP{})
 	gql.SetQueryCache(lru.New[*ast.QueryDocument](1000))
