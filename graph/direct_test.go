@@ -23,7 +23,7 @@ import (
 // it depends on the data, e.g. an error makes the direct path give up).
 var directQueries = []struct {
 	name, path, query string
-	vars             map[string]any
+	vars              map[string]any
 }{
 	{"region 50 (operation 2)", "direct", `{ formations(first: 50, filter: { regionCode: "32" }) { nodes { id title certificationCode
 		durationMonths deliveryMode organisation { id name city } sessions(first: 20) { nodes { id startOn endOn plannedSeats } } } } }`, nil},
