@@ -262,7 +262,7 @@ func writeConnection[T any](w *dwriter, fields []*dfield, c *model.Connection[T]
 			}
 			w.b = strconv.AppendInt(w.b, int64(n), 10)
 		case "pageInfo":
-			w.pageInfo(f.sub, c.PageInfo)
+			w.pageInfo(f.sub, c.PageInfo())
 		case "nodes":
 			w.b = append(w.b, '[')
 			for j, n := range c.Nodes {
@@ -276,7 +276,7 @@ func writeConnection[T any](w *dwriter, fields []*dfield, c *model.Connection[T]
 			w.b = append(w.b, ']')
 		case "edges":
 			w.b = append(w.b, '[')
-			for j, e := range c.Edges {
+			for j, e := range c.Edges() {
 				if j > 0 {
 					w.b = append(w.b, ',')
 				}

@@ -7414,7 +7414,7 @@ func (ec *executionContext) _AidApplicationConnection_edges(ctx context.Context,
 			return ec.fieldContext_AidApplicationConnection_edges(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Edges, nil
+			return obj.Edges(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.Edge[model.AidApplication]) graphql.Marshaler {
@@ -7428,7 +7428,7 @@ func (ec *executionContext) fieldContext_AidApplicationConnection_edges(_ contex
 	fc = &graphql.FieldContext{
 		Object:     "AidApplicationConnection",
 		Field:      field,
-		IsMethod:   false,
+		IsMethod:   true,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_AidApplicationEdge(ctx, field)
@@ -7478,7 +7478,7 @@ func (ec *executionContext) _AidApplicationConnection_pageInfo(ctx context.Conte
 			return ec.fieldContext_AidApplicationConnection_pageInfo(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.PageInfo, nil
+			return obj.PageInfo(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
@@ -7492,7 +7492,7 @@ func (ec *executionContext) fieldContext_AidApplicationConnection_pageInfo(_ con
 	fc = &graphql.FieldContext{
 		Object:     "AidApplicationConnection",
 		Field:      field,
-		IsMethod:   false,
+		IsMethod:   true,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_PageInfo(ctx, field)
@@ -7850,7 +7850,7 @@ func (ec *executionContext) _ChangeLogConnection_edges(ctx context.Context, fiel
 			return ec.fieldContext_ChangeLogConnection_edges(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Edges, nil
+			return obj.Edges(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.Edge[model.ChangeLogEntry]) graphql.Marshaler {
@@ -7864,7 +7864,7 @@ func (ec *executionContext) fieldContext_ChangeLogConnection_edges(_ context.Con
 	fc = &graphql.FieldContext{
 		Object:     "ChangeLogConnection",
 		Field:      field,
-		IsMethod:   false,
+		IsMethod:   true,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_ChangeLogEdge(ctx, field)
@@ -7914,7 +7914,7 @@ func (ec *executionContext) _ChangeLogConnection_pageInfo(ctx context.Context, f
 			return ec.fieldContext_ChangeLogConnection_pageInfo(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.PageInfo, nil
+			return obj.PageInfo(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
@@ -7928,7 +7928,7 @@ func (ec *executionContext) fieldContext_ChangeLogConnection_pageInfo(_ context.
 	fc = &graphql.FieldContext{
 		Object:     "ChangeLogConnection",
 		Field:      field,
-		IsMethod:   false,
+		IsMethod:   true,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_PageInfo(ctx, field)
@@ -8794,7 +8794,7 @@ func (ec *executionContext) _EnrolmentConnection_edges(ctx context.Context, fiel
 			return ec.fieldContext_EnrolmentConnection_edges(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Edges, nil
+			return obj.Edges(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.Edge[model.Enrolment]) graphql.Marshaler {
@@ -8808,7 +8808,7 @@ func (ec *executionContext) fieldContext_EnrolmentConnection_edges(_ context.Con
 	fc = &graphql.FieldContext{
 		Object:     "EnrolmentConnection",
 		Field:      field,
-		IsMethod:   false,
+		IsMethod:   true,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_EnrolmentEdge(ctx, field)
@@ -8858,7 +8858,7 @@ func (ec *executionContext) _EnrolmentConnection_pageInfo(ctx context.Context, f
 			return ec.fieldContext_EnrolmentConnection_pageInfo(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.PageInfo, nil
+			return obj.PageInfo(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
@@ -8872,7 +8872,7 @@ func (ec *executionContext) fieldContext_EnrolmentConnection_pageInfo(_ context.
 	fc = &graphql.FieldContext{
 		Object:     "EnrolmentConnection",
 		Field:      field,
-		IsMethod:   false,
+		IsMethod:   true,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_PageInfo(ctx, field)
@@ -9583,7 +9583,7 @@ func (ec *executionContext) _EntitlementConnection_edges(ctx context.Context, fi
 			return ec.fieldContext_EntitlementConnection_edges(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Edges, nil
+			return obj.Edges(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.Edge[model.Entitlement]) graphql.Marshaler {
@@ -9597,7 +9597,7 @@ func (ec *executionContext) fieldContext_EntitlementConnection_edges(_ context.C
 	fc = &graphql.FieldContext{
 		Object:     "EntitlementConnection",
 		Field:      field,
-		IsMethod:   false,
+		IsMethod:   true,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_EntitlementEdge(ctx, field)
@@ -9647,7 +9647,7 @@ func (ec *executionContext) _EntitlementConnection_pageInfo(ctx context.Context,
 			return ec.fieldContext_EntitlementConnection_pageInfo(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.PageInfo, nil
+			return obj.PageInfo(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
@@ -9661,7 +9661,7 @@ func (ec *executionContext) fieldContext_EntitlementConnection_pageInfo(_ contex
 	fc = &graphql.FieldContext{
 		Object:     "EntitlementConnection",
 		Field:      field,
-		IsMethod:   false,
+		IsMethod:   true,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_PageInfo(ctx, field)
@@ -10379,7 +10379,7 @@ func (ec *executionContext) _FormationConnection_edges(ctx context.Context, fiel
 			return ec.fieldContext_FormationConnection_edges(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Edges, nil
+			return obj.Edges(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.Edge[model.Formation]) graphql.Marshaler {
@@ -10393,7 +10393,7 @@ func (ec *executionContext) fieldContext_FormationConnection_edges(_ context.Con
 	fc = &graphql.FieldContext{
 		Object:     "FormationConnection",
 		Field:      field,
-		IsMethod:   false,
+		IsMethod:   true,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_FormationEdge(ctx, field)
@@ -10443,7 +10443,7 @@ func (ec *executionContext) _FormationConnection_pageInfo(ctx context.Context, f
 			return ec.fieldContext_FormationConnection_pageInfo(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.PageInfo, nil
+			return obj.PageInfo(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
@@ -10457,7 +10457,7 @@ func (ec *executionContext) fieldContext_FormationConnection_pageInfo(_ context.
 	fc = &graphql.FieldContext{
 		Object:     "FormationConnection",
 		Field:      field,
-		IsMethod:   false,
+		IsMethod:   true,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_PageInfo(ctx, field)
@@ -10906,7 +10906,7 @@ func (ec *executionContext) _FundingAgreementConnection_edges(ctx context.Contex
 			return ec.fieldContext_FundingAgreementConnection_edges(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Edges, nil
+			return obj.Edges(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.Edge[model.FundingAgreement]) graphql.Marshaler {
@@ -10920,7 +10920,7 @@ func (ec *executionContext) fieldContext_FundingAgreementConnection_edges(_ cont
 	fc = &graphql.FieldContext{
 		Object:     "FundingAgreementConnection",
 		Field:      field,
-		IsMethod:   false,
+		IsMethod:   true,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_FundingAgreementEdge(ctx, field)
@@ -10970,7 +10970,7 @@ func (ec *executionContext) _FundingAgreementConnection_pageInfo(ctx context.Con
 			return ec.fieldContext_FundingAgreementConnection_pageInfo(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.PageInfo, nil
+			return obj.PageInfo(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
@@ -10984,7 +10984,7 @@ func (ec *executionContext) fieldContext_FundingAgreementConnection_pageInfo(_ c
 	fc = &graphql.FieldContext{
 		Object:     "FundingAgreementConnection",
 		Field:      field,
-		IsMethod:   false,
+		IsMethod:   true,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_PageInfo(ctx, field)
@@ -14571,7 +14571,7 @@ func (ec *executionContext) _OrganisationConnection_edges(ctx context.Context, f
 			return ec.fieldContext_OrganisationConnection_edges(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Edges, nil
+			return obj.Edges(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.Edge[model.Organisation]) graphql.Marshaler {
@@ -14585,7 +14585,7 @@ func (ec *executionContext) fieldContext_OrganisationConnection_edges(_ context.
 	fc = &graphql.FieldContext{
 		Object:     "OrganisationConnection",
 		Field:      field,
-		IsMethod:   false,
+		IsMethod:   true,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_OrganisationEdge(ctx, field)
@@ -14635,7 +14635,7 @@ func (ec *executionContext) _OrganisationConnection_pageInfo(ctx context.Context
 			return ec.fieldContext_OrganisationConnection_pageInfo(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.PageInfo, nil
+			return obj.PageInfo(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
@@ -14649,7 +14649,7 @@ func (ec *executionContext) fieldContext_OrganisationConnection_pageInfo(_ conte
 	fc = &graphql.FieldContext{
 		Object:     "OrganisationConnection",
 		Field:      field,
-		IsMethod:   false,
+		IsMethod:   true,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_PageInfo(ctx, field)
@@ -15131,7 +15131,7 @@ func (ec *executionContext) _PartnerConnection_edges(ctx context.Context, field 
 			return ec.fieldContext_PartnerConnection_edges(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Edges, nil
+			return obj.Edges(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.Edge[model.Partner]) graphql.Marshaler {
@@ -15145,7 +15145,7 @@ func (ec *executionContext) fieldContext_PartnerConnection_edges(_ context.Conte
 	fc = &graphql.FieldContext{
 		Object:     "PartnerConnection",
 		Field:      field,
-		IsMethod:   false,
+		IsMethod:   true,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_PartnerEdge(ctx, field)
@@ -15195,7 +15195,7 @@ func (ec *executionContext) _PartnerConnection_pageInfo(ctx context.Context, fie
 			return ec.fieldContext_PartnerConnection_pageInfo(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.PageInfo, nil
+			return obj.PageInfo(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
@@ -15209,7 +15209,7 @@ func (ec *executionContext) fieldContext_PartnerConnection_pageInfo(_ context.Co
 	fc = &graphql.FieldContext{
 		Object:     "PartnerConnection",
 		Field:      field,
-		IsMethod:   false,
+		IsMethod:   true,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_PageInfo(ctx, field)
@@ -16804,7 +16804,7 @@ func (ec *executionContext) _RequestLogConnection_edges(ctx context.Context, fie
 			return ec.fieldContext_RequestLogConnection_edges(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Edges, nil
+			return obj.Edges(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.Edge[model.RequestLogEntry]) graphql.Marshaler {
@@ -16818,7 +16818,7 @@ func (ec *executionContext) fieldContext_RequestLogConnection_edges(_ context.Co
 	fc = &graphql.FieldContext{
 		Object:     "RequestLogConnection",
 		Field:      field,
-		IsMethod:   false,
+		IsMethod:   true,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_RequestLogEdge(ctx, field)
@@ -16868,7 +16868,7 @@ func (ec *executionContext) _RequestLogConnection_pageInfo(ctx context.Context, 
 			return ec.fieldContext_RequestLogConnection_pageInfo(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.PageInfo, nil
+			return obj.PageInfo(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
@@ -16882,7 +16882,7 @@ func (ec *executionContext) fieldContext_RequestLogConnection_pageInfo(_ context
 	fc = &graphql.FieldContext{
 		Object:     "RequestLogConnection",
 		Field:      field,
-		IsMethod:   false,
+		IsMethod:   true,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_PageInfo(ctx, field)
@@ -17770,7 +17770,7 @@ func (ec *executionContext) _SessionConnection_edges(ctx context.Context, field 
 			return ec.fieldContext_SessionConnection_edges(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Edges, nil
+			return obj.Edges(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.Edge[model.Session]) graphql.Marshaler {
@@ -17784,7 +17784,7 @@ func (ec *executionContext) fieldContext_SessionConnection_edges(_ context.Conte
 	fc = &graphql.FieldContext{
 		Object:     "SessionConnection",
 		Field:      field,
-		IsMethod:   false,
+		IsMethod:   true,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_SessionEdge(ctx, field)
@@ -17834,7 +17834,7 @@ func (ec *executionContext) _SessionConnection_pageInfo(ctx context.Context, fie
 			return ec.fieldContext_SessionConnection_pageInfo(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.PageInfo, nil
+			return obj.PageInfo(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
@@ -17848,7 +17848,7 @@ func (ec *executionContext) fieldContext_SessionConnection_pageInfo(_ context.Co
 	fc = &graphql.FieldContext{
 		Object:     "SessionConnection",
 		Field:      field,
-		IsMethod:   false,
+		IsMethod:   true,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_PageInfo(ctx, field)

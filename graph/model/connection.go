@@ -1,14 +1,22 @@
 package model
 
-import "context"
+import (
+	"context"
+	"sync"
+)
 
 // Connection is a page of a Relay connection of T. TotalCount runs its count
-// query only when the field is asked for.
+// query only when the field is asked for; cursors are encoded only when asked
+// for (edges, page info).
 type Connection[T any] struct {
-	Edges    []*Edge[T]
-	Nodes    []*T
-	PageInfo *PageInfo
-	Count    func(ctx context.Context) (int, error)
+	Nodes []*T
+	Count func(ctx context.Context) (int, error)
+
+	cursor               func(*T) string
+	hasPrevious, hasNext bool
+	edgesOnce, infoOnce  sync.Once
+	edges                []*Edge[T]
+	pageInfo             *PageInfo
 }
 
 // TotalCount counts the items of every page.
@@ -17,6 +25,29 @@ func (c *Connection[T]) TotalCount(ctx context.Context) (int, error) {
 		return len(c.Nodes), nil
 	}
 	return c.Count(ctx)
+}
+
+// Edges returns the items of the page with their cursors.
+func (c *Connection[T]) Edges() []*Edge[T] {
+	c.edgesOnce.Do(func() {
+		c.edges = make([]*Edge[T], len(c.Nodes))
+		for i, it := range c.Nodes {
+			c.edges[i] = &Edge[T]{Cursor: c.cursor(it), Node: it}
+		}
+	})
+	return c.edges
+}
+
+// PageInfo says where the page sits.
+func (c *Connection[T]) PageInfo() *PageInfo {
+	c.infoOnce.Do(func() {
+		c.pageInfo = &PageInfo{HasPreviousPage: c.hasPrevious, HasNextPage: c.hasNext}
+		if n := len(c.Nodes); n > 0 {
+			start, end := c.cursor(c.Nodes[0]), c.cursor(c.Nodes[n-1])
+			c.pageInfo.StartCursor, c.pageInfo.EndCursor = &start, &end
+		}
+	})
+	return c.pageInfo
 }
 
 // Edge is an item of a connection with its cursor.
@@ -28,16 +59,7 @@ type Edge[T any] struct {
 // NewConnection builds a page from its items, their cursors and whether more
 // items exist before and after it.
 func NewConnection[T any](items []*T, cursor func(*T) string, hasPrevious, hasNext bool, count func(context.Context) (int, error)) *Connection[T] {
-	c := &Connection[T]{Nodes: items, Edges: make([]*Edge[T], len(items)), Count: count,
-		PageInfo: &PageInfo{HasPreviousPage: hasPrevious, HasNextPage: hasNext}}
-	for i, it := range items {
-		c.Edges[i] = &Edge[T]{Cursor: cursor(it), Node: it}
-	}
-	if len(items) > 0 {
-		start, end := c.Edges[0].Cursor, c.Edges[len(items)-1].Cursor
-		c.PageInfo.StartCursor, c.PageInfo.EndCursor = &start, &end
-	}
-	return c
+	return &Connection[T]{Nodes: items, Count: count, cursor: cursor, hasPrevious: hasPrevious, hasNext: hasNext}
 }
 
 // The connections of the schema.

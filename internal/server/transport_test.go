@@ -18,6 +18,8 @@ func TestDataOnly(t *testing.T) {
 		{&graphql.Response{Data: json.RawMessage(`{"a":[1,2.5,null,"x\"y",{"b":true}]}`)}, true},
 		{&graphql.Response{Data: json.RawMessage(`{"title":"Code & Co <b>"}`)}, false},
 		{&graphql.Response{Data: json.RawMessage("{\"s\":\"a\u2028b\"}")}, false},
+		{&graphql.Response{Data: json.RawMessage("{\"s\":\"a\u2029\"}")}, false},
+		{&graphql.Response{Data: json.RawMessage("{\"s\":\"\u2027 \u202a \u00e9t\u00e9 \u20ac\"}")}, true},
 		{&graphql.Response{Data: json.RawMessage(`{"a":1}`), Errors: gqlerror.List{{Message: "no"}}}, false},
 		{&graphql.Response{Data: json.RawMessage(`{"a":1}`), Extensions: map[string]any{"cost": 1}}, false},
 		{&graphql.Response{}, false},
