@@ -145,7 +145,7 @@ func run(hubBin string, scale, conc int, dur, warm time.Duration, only string, k
 	if err != nil {
 		return err
 	}
-	raw, err := database.Open(ctx, app)
+	raw, err := database.OpenApp(ctx, app, true) // prepared, as the hub's
 	if err != nil {
 		return err
 	}

@@ -89,7 +89,7 @@ func run(clients int, duration time.Duration) error {
 	if err != nil {
 		return err
 	}
-	db, err := database.Open(ctx, appURL)
+	db, err := database.OpenApp(ctx, appURL, true)
 	if err != nil {
 		return err
 	}

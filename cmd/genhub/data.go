@@ -69,7 +69,7 @@ func openApp(ctx context.Context, adminURL string) (*sqlx.DB, error) {
 			return nil, err
 		}
 	}
-	db, err := database.Open(ctx, appURL)
+	db, err := database.OpenApp(ctx, appURL, os.Getenv("GENHUB_PREPARE") != "false")
 	if err != nil {
 		return nil, err
 	}

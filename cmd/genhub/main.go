@@ -112,6 +112,7 @@ environment:
   GENHUB_LOG               "text" for text logs (default JSON)
   GENHUB_TRUSTED_FILE      operations to register at start (as serve -trusted FILE)
   GENHUB_METRICS_TOKEN     bearer token /metrics requires (default: none, keep /metrics private)
+  GENHUB_PREPARE           "false": no prepared statements (behind a pooler in transaction mode)
   GENHUB_TRUSTED_PROXIES   load balancers in front of the hub (addresses, CIDR ranges), whose
                            X-Forwarded-For names the client for the public rate limit
   limits (see README):     GENHUB_MAX_BODY_BYTES GENHUB_MAX_TOKENS GENHUB_MAX_DEPTH

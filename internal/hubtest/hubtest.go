@@ -103,7 +103,7 @@ func NewScaled(t testing.TB, scale int) *Env {
 	if e.AppURL, err = database.AppURL(e.AdminURL, AppPassword); err != nil {
 		t.Fatal(err)
 	}
-	if e.App, err = database.Open(ctx, e.AppURL); err != nil {
+	if e.App, err = database.OpenApp(ctx, e.AppURL, true); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { e.App.Close() })
