@@ -79,6 +79,9 @@ func edgeType(node string) directType {
 type dfield struct {
 	graphql.CollectedField
 	sub []*dfield // the fields selected on its object value
+
+	page    *store.Page // its page, for a nested connection: read once per request
+	pageErr error
 }
 
 // planDirect collects the fields selected on typ, all the way down; false
@@ -148,8 +151,11 @@ func (s directSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		if next != nil {
 			return next(ctx)
 		}
-		if data, ok := s.direct(ctx, op, root); ok {
+		if data, rows, cells, ok := s.direct(ctx, op, root); ok {
 			pathDirect.Inc()
+			if c, ok := ctx.Value(countsKey{}).(*DataCounts); ok {
+				*c = DataCounts{Rows: rows, Cells: cells, Counted: true}
+			}
 			next = func(context.Context) *graphql.Response { return nil }
 			return &graphql.Response{Data: data}
 		}
@@ -161,7 +167,7 @@ func (s directSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 
 // direct writes the answer to the query whose root fields are root; false
 // when gqlgen must answer instead.
-func (s directSchema) direct(ctx context.Context, op *graphql.OperationContext, root []*dfield) (data []byte, ok bool) {
+func (s directSchema) direct(ctx context.Context, op *graphql.OperationContext, root []*dfield) (data []byte, rows, cells int, ok bool) {
 	defer func() {
 		if recover() != nil {
 			data, ok = nil, false
@@ -172,15 +178,31 @@ func (s directSchema) direct(ctx context.Context, op *graphql.OperationContext, 
 	p := directBuffers.Get().(*[]byte)
 	w.b = (*p)[:0]
 	defer func() { *p = w.b; directBuffers.Put(p) }()
-	w.b = append(w.b, '{')
+	w.b = append(w.b, '{') // the root is not a row
 	for i, f := range root {
 		w.key(i, f)
 		if !w.rootField(f) {
-			return nil, false
+			return nil, 0, 0, false
 		}
 	}
 	w.b = append(w.b, '}')
-	return append([]byte(nil), w.b...), true
+	return append([]byte(nil), w.b...), w.rows, w.cells, true
+}
+
+// DataCounts are the rows (objects below the root) and cells (scalar values
+// other than null) of an answer, which the audit log records: the direct path
+// counts them as it writes, so that the log need not read the answer again.
+type DataCounts struct {
+	Rows, Cells int
+	Counted     bool // false: the answer came from gqlgen, count it
+}
+
+type countsKey struct{}
+
+// WithDataCounts returns ctx in which the direct path reports the counts of
+// its answer to c.
+func WithDataCounts(ctx context.Context, c *DataCounts) context.Context {
+	return context.WithValue(ctx, countsKey{}, c)
 }
 
 var directBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
@@ -193,9 +215,22 @@ type dwriter struct {
 	ld  *loaders.Loaders
 	op  *graphql.OperationContext
 	b   []byte
+
+	rows, cells int // objects below the root, scalar values other than null (server.CountData)
 }
 
+// open starts an object below the root: a row, as the audit log counts them.
+func (w *dwriter) open() {
+	w.rows++
+	w.b = append(w.b, '{')
+}
+
+// key writes the name of the i-th field of an object; a field without
+// selections holds a scalar, a cell unless it is null (see null).
 func (w *dwriter) key(i int, f *dfield) {
+	if f.sub == nil {
+		w.cells++
+	}
 	if i > 0 {
 		w.b = append(w.b, ',')
 	}
@@ -249,7 +284,7 @@ func writeConnection[T any](w *dwriter, fields []*dfield, c *model.Connection[T]
 	if c == nil {
 		return false
 	}
-	w.b = append(w.b, '{')
+	w.open()
 	for i, f := range fields {
 		w.key(i, f)
 		switch f.Name {
@@ -280,7 +315,7 @@ func writeConnection[T any](w *dwriter, fields []*dfield, c *model.Connection[T]
 				if j > 0 {
 					w.b = append(w.b, ',')
 				}
-				w.b = append(w.b, '{')
+				w.open()
 				for k, g := range f.sub {
 					w.key(k, g)
 					switch g.Name {
@@ -304,7 +339,7 @@ func writeConnection[T any](w *dwriter, fields []*dfield, c *model.Connection[T]
 }
 
 func (w *dwriter) pageInfo(fields []*dfield, p *model.PageInfo) {
-	w.b = append(w.b, '{')
+	w.open()
 	for i, f := range fields {
 		w.key(i, f)
 		switch f.Name {
@@ -315,9 +350,9 @@ func (w *dwriter) pageInfo(fields []*dfield, p *model.PageInfo) {
 		case "hasPreviousPage":
 			w.b = strconv.AppendBool(w.b, p.HasPreviousPage)
 		case "startCursor":
-			w.b = appendOptString(w.b, p.StartCursor)
+			w.optString(p.StartCursor)
 		case "endCursor":
-			w.b = appendOptString(w.b, p.EndCursor)
+			w.optString(p.EndCursor)
 		}
 	}
 	w.b = append(w.b, '}')
@@ -327,15 +362,22 @@ func (w *dwriter) pageInfo(fields []*dfield, p *model.PageInfo) {
 // it; false when it did not (gqlgen then reads it).
 func page[K comparable, T any](w *dwriter, f *dfield, l *loaders.Loader[loaders.PageKey[K], *store.Result[T]], parent K,
 	args func(context.Context, map[string]any) (map[string]any, error)) (*model.Connection[T], bool) {
-	a, err := args(w.ctx, f.ArgumentMap(w.op.Variables))
-	if err != nil {
+	if f.page == nil && f.pageErr == nil {
+		a, err := args(w.ctx, f.ArgumentMap(w.op.Variables))
+		if err != nil {
+			f.pageErr = err
+			return nil, false
+		}
+		p, err := store.NewPage(a["first"].(*int), a["after"].(*string), a["last"].(*int), a["before"].(*string))
+		if f.pageErr = err; err != nil {
+			return nil, false
+		}
+		f.page = &p
+	}
+	if f.pageErr != nil {
 		return nil, false
 	}
-	p, err := store.NewPage(a["first"].(*int), a["after"].(*string), a["last"].(*int), a["before"].(*string))
-	if err != nil {
-		return nil, false
-	}
-	res, ok := l.Primed(loaders.NewPageKey(parent, p))
+	res, ok := l.Primed(loaders.NewPageKey(parent, *f.page))
 	if !ok || res == nil {
 		return nil, false
 	}
@@ -346,7 +388,7 @@ func (w *dwriter) formation(fields []*dfield, f *model.Formation) bool {
 	if f == nil {
 		return false
 	}
-	w.b = append(w.b, '{')
+	w.open()
 	for i, g := range fields {
 		w.key(i, g)
 		switch g.Name {
@@ -359,9 +401,9 @@ func (w *dwriter) formation(fields []*dfield, f *model.Formation) bool {
 		case "jobFamily":
 			w.b = strconv.AppendQuote(w.b, f.JobFamily.String())
 		case "certificationCode":
-			w.b = appendOptString(w.b, f.CertificationCode)
+			w.optString(f.CertificationCode)
 		case "certificationLevel":
-			w.b = appendOptInt(w.b, f.CertificationLevel)
+			w.optInt(f.CertificationLevel)
 		case "certifying":
 			w.b = strconv.AppendBool(w.b, f.Certifying)
 		case "durationMonths":
@@ -383,8 +425,7 @@ func (w *dwriter) formation(fields []*dfield, f *model.Formation) bool {
 			if g.Name == "longitude" {
 				x = f.Longitude
 			}
-			var ok bool
-			if w.b, ok = appendOptFloat(w.b, x); !ok {
+			if !w.optFloat(x) {
 				return false
 			}
 		case "listed":
@@ -432,7 +473,7 @@ func (w *dwriter) organisation(fields []*dfield, o *model.Organisation) bool {
 	if o == nil {
 		return false
 	}
-	w.b = append(w.b, '{')
+	w.open()
 	for i, g := range fields {
 		w.key(i, g)
 		switch g.Name {
@@ -467,7 +508,7 @@ func (w *dwriter) session(fields []*dfield, s *model.Session) bool {
 	if s == nil {
 		return false
 	}
-	w.b = append(w.b, '{')
+	w.open()
 	for i, g := range fields {
 		w.key(i, g)
 		switch g.Name {
@@ -496,7 +537,7 @@ func (w *dwriter) label(fields []*dfield, l *model.Label) bool {
 	if l == nil {
 		return false
 	}
-	w.b = append(w.b, '{')
+	w.open()
 	for i, g := range fields {
 		w.key(i, g)
 		switch g.Name {
@@ -512,7 +553,7 @@ func (w *dwriter) label(fields []*dfield, l *model.Label) bool {
 			w.b = strconv.AppendQuote(w.b, l.Status.String())
 		case "withdrawnOn":
 			if l.WithdrawnOn == nil {
-				w.b = append(w.b, "null"...)
+				w.null()
 			} else {
 				w.b = strconv.AppendQuote(w.b, l.WithdrawnOn.String())
 			}
@@ -537,7 +578,7 @@ func (w *dwriter) region(fields []*dfield, r *model.Region) bool {
 	if r == nil {
 		return false
 	}
-	w.b = append(w.b, '{')
+	w.open()
 	for i, g := range fields {
 		w.key(i, g)
 		switch g.Name {
@@ -559,7 +600,7 @@ func (w *dwriter) department(fields []*dfield, d *model.Department) bool {
 	if d == nil {
 		return false
 	}
-	w.b = append(w.b, '{')
+	w.open()
 	for i, g := range fields {
 		w.key(i, g)
 		switch g.Name {
@@ -612,30 +653,40 @@ func appendJSONString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-func appendOptString(b []byte, s *string) []byte {
+// null writes the null value of a nullable scalar, which is no cell.
+func (w *dwriter) null() {
+	w.cells--
+	w.b = append(w.b, "null"...)
+}
+
+func (w *dwriter) optString(s *string) {
 	if s == nil {
-		return append(b, "null"...)
+		w.null()
+		return
 	}
-	return appendJSONString(b, *s)
+	w.b = appendJSONString(w.b, *s)
 }
 
-func appendOptInt(b []byte, n *int) []byte {
+func (w *dwriter) optInt(n *int) {
 	if n == nil {
-		return append(b, "null"...)
+		w.null()
+		return
 	}
-	return strconv.AppendInt(b, int64(*n), 10)
+	w.b = strconv.AppendInt(w.b, int64(*n), 10)
 }
 
-// appendOptFloat writes a Float as gqlgen does (%g); false for a value gqlgen
+// optFloat writes a Float as gqlgen does (%g); false for a value gqlgen
 // refuses (infinite or NaN).
-func appendOptFloat(b []byte, x *float64) ([]byte, bool) {
-	if x == nil {
-		return append(b, "null"...), true
+func (w *dwriter) optFloat(x *float64) bool {
+	switch {
+	case x == nil:
+		w.null()
+	case math.IsInf(*x, 0) || math.IsNaN(*x):
+		return false
+	default:
+		w.b = strconv.AppendFloat(w.b, *x, 'g', -1, 64)
 	}
-	if math.IsInf(*x, 0) || math.IsNaN(*x) {
-		return b, false
-	}
-	return strconv.AppendFloat(b, *x, 'g', -1, 64), true
+	return true
 }
 
 // DirectTypes returns, for tests, the fields the direct path writes by type:

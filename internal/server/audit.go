@@ -16,6 +16,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
+	"github.com/gen-hub/genhub/graph"
 	"github.com/gen-hub/genhub/internal/access"
 	"github.com/gen-hub/genhub/internal/apierror"
 	"github.com/gen-hub/genhub/internal/metrics"
@@ -283,12 +284,16 @@ func (a *Audit) MutateOperationParameters(ctx context.Context, p *graphql.RawPar
 
 // InterceptResponse counts the rows and cells of the answer and notes its outcome.
 func (a *Audit) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
-	resp := next(ctx)
+	var counts graph.DataCounts
+	resp := next(graph.WithDataCounts(ctx, &counts))
 	e := entryOf(ctx)
 	if e == nil || resp == nil {
 		return resp
 	}
-	rows, cells := CountData(resp.Data)
+	rows, cells := counts.Rows, counts.Cells
+	if !counts.Counted {
+		rows, cells = CountData(resp.Data)
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.rows, e.cells = e.rows+rows, e.cells+cells
