@@ -200,3 +200,68 @@ func (r *preparedRows) Close() error {
 	r.conn.reading = false
 	return r.pqRows.Close()
 }
+
+// Begin carries statements a transaction runs first, sent with its BEGIN in
+// one round trip (one simple-protocol query) by connections opened with
+// OpenApp; Done says they ran. Other connections leave Done false, and the
+// caller runs them itself. The statements take no parameters: what they hold
+// must be quoted (pq.QuoteLiteral).
+type Begin struct {
+	SQL  string
+	Done bool
+}
+
+type beginKey struct{}
+
+// WithBegin returns ctx under which the next BeginTx runs b with its BEGIN.
+func WithBegin(ctx context.Context, b *Begin) context.Context {
+	return context.WithValue(ctx, beginKey{}, b)
+}
+
+// BeginTx opens a transaction, running the statements of a Begin in ctx in
+// the same round trip as BEGIN. It sends BEGIN itself, for every transaction
+// of the connection: lib/pq follows the transaction's state from the server's
+// answers, so its Commit and Rollback end it as usual, and it never keeps a
+// watcher of a transaction it did not begin (database/sql rolls a transaction
+// back when its context ends; lib/pq still watches each statement's).
+func (c *preparedConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	tx, ok := c.pqConn.(driver.Tx)
+	if !ok {
+		return c.pqConn.BeginTx(ctx, opts)
+	}
+	if c.reading {
+		return nil, errBusy
+	}
+	q := "BEGIN"
+	switch sql.IsolationLevel(opts.Isolation) {
+	case sql.LevelDefault:
+	case sql.LevelReadCommitted:
+		q += " ISOLATION LEVEL READ COMMITTED"
+	case sql.LevelRepeatableRead:
+		q += " ISOLATION LEVEL REPEATABLE READ"
+	case sql.LevelSerializable:
+		q += " ISOLATION LEVEL SERIALIZABLE"
+	default:
+		return nil, fmt.Errorf("database: isolation level %d not supported", opts.Isolation)
+	}
+	if opts.ReadOnly {
+		q += " READ ONLY"
+	} else {
+		q += " READ WRITE"
+	}
+	b, _ := ctx.Value(beginKey{}).(*Begin)
+	if b != nil && b.SQL == "" {
+		b = nil
+	}
+	if b != nil {
+		q += "; " + b.SQL
+	}
+	if _, err := c.pqConn.ExecContext(ctx, q, nil); err != nil {
+		tx.Rollback() // if BEGIN ran; an error otherwise, which changes nothing
+		return nil, err
+	}
+	if b != nil {
+		b.Done = true
+	}
+	return tx, nil
+}

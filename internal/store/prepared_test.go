@@ -4,14 +4,17 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"github.com/gen-hub/genhub/internal/access"
 	"github.com/gen-hub/genhub/internal/database"
 	"github.com/gen-hub/genhub/internal/hubtest"
+	"github.com/gen-hub/genhub/internal/store"
 )
 
 // oneConnection returns a pool of the runtime role with prepared statements
@@ -173,5 +176,77 @@ func TestPreparedStatementsStaleAndBusy(t *testing.T) {
 	var n int
 	if err := one.Get(&n, `SELECT count(*) FROM public.probe WHERE id > $1`, 0); err != nil || n != 2 {
 		t.Errorf("afterwards: %d, %v", n, err)
+	}
+}
+
+// TestSettingsWithBegin: on the hub's connections a read transaction's
+// settings go with its BEGIN (database.Begin), on plain ones they do not, and
+// either way a read runs as the caller, read-only, with the statement timeout.
+func TestSettingsWithBegin(t *testing.T) {
+	e := hubtest.New(t)
+	ctx := context.Background()
+	plain, err := database.Open(ctx, e.AppURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
+	const set = `SELECT set_config('role', 'genhub_detail', true), set_config('genhub.partner', '21', true)`
+	for _, c := range []struct {
+		name string
+		db   *sqlx.DB
+		done bool
+	}{{"prepared", oneConnection(t, e), true}, {"plain", plain, false}} {
+		for _, readOnly := range []bool{true, false} {
+			b := &database.Begin{SQL: set}
+			tx, err := c.db.BeginTxx(database.WithBegin(ctx, b), &sql.TxOptions{ReadOnly: readOnly})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var user, partner, ro string
+			err = tx.QueryRowx(`SELECT current_user, coalesce(current_setting('genhub.partner', true), ''), current_setting('transaction_read_only')`).Scan(&user, &partner, &ro)
+			tx.Rollback()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b.Done != c.done || (c.done && (user != "genhub_detail" || partner != "21")) || ro != map[bool]string{true: "on", false: "off"}[readOnly] {
+				t.Errorf("%s, read-only %v: done %v, user %s, partner %q, read-only %s", c.name, readOnly, b.Done, user, partner, ro)
+			}
+		}
+	}
+	// Nothing to run with BEGIN: not done, and the caller sets what it needs.
+	one := oneConnection(t, e)
+	b := &database.Begin{}
+	tx, err := one.BeginTxx(database.WithBegin(ctx, b), &sql.TxOptions{Isolation: sql.LevelSerializable})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var iso string
+	tx.Get(&iso, `SHOW transaction_isolation`)
+	tx.Rollback()
+	if b.Done || iso != "serializable" {
+		t.Errorf("an empty Begin: done %v, isolation %q; want not done, serializable", b.Done, iso)
+	}
+	// A BEGIN whose statements fail leaves a clean connection behind.
+	if _, err := one.BeginTxx(database.WithBegin(ctx, &database.Begin{SQL: "SELECT set_config('role', 'no_such_role', true)"}), nil); err == nil {
+		t.Fatal("a BEGIN with a bad setting succeeded")
+	}
+	var user string
+	if err := one.Get(&user, `SELECT current_user`); err != nil || user != database.AppRole {
+		t.Errorf("after a failed BEGIN: user %q (%v); want %s outside any transaction", user, err, database.AppRole)
+	}
+	region, _ := strconv.Atoi(partnerID(t, e, "region-hauts-de-france"))
+	s := store.New(one)
+	err = s.Read(access.WithCaller(ctx, access.Caller{PartnerID: region, Kind: "region", Level: access.Detail}), func(tx *sqlx.Tx) error {
+		var user, partner, timeout string
+		if err := tx.QueryRowx(`SELECT current_user, current_setting('genhub.partner'), current_setting('statement_timeout')`).Scan(&user, &partner, &timeout); err != nil {
+			return err
+		}
+		if user != "genhub_detail" || partner != strconv.Itoa(region) || timeout == "0" {
+			t.Errorf("a read ran as %s, partner %s, timeout %s; want genhub_detail, 21 and a timeout", user, partner, timeout)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

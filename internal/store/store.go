@@ -20,6 +20,7 @@ import (
 
 	"github.com/gen-hub/genhub/internal/access"
 	"github.com/gen-hub/genhub/internal/apierror"
+	"github.com/gen-hub/genhub/internal/database"
 )
 
 // Store runs queries for callers.
@@ -78,7 +79,19 @@ func (s *Store) Unit(ctx context.Context, fn func(ctx context.Context) error) er
 
 func (s *Store) run(ctx context.Context, readOnly bool, fn func(tx *sqlx.Tx) error) (err error) {
 	c := access.FromContext(ctx)
-	tx, err := s.db.BeginTxx(ctx, &sql.TxOptions{ReadOnly: readOnly})
+	// Transaction-local: the pooled connection is clean again after COMMIT or ROLLBACK.
+	timeout := strconv.FormatInt(s.StatementTimeout.Milliseconds(), 10)
+	if d, ok := ctx.Value(timeoutKey{}).(time.Duration); ok {
+		timeout = strconv.FormatInt(d.Milliseconds(), 10)
+	}
+	// A read goes with its caller's settings in the BEGIN's round trip, where
+	// the connection allows it (database.OpenApp).
+	begin := &database.Begin{}
+	if readOnly {
+		begin.SQL = `SELECT set_config('role', ` + pq.QuoteLiteral(c.Role()) + `, true), set_config('genhub.partner', ` +
+			pq.QuoteLiteral(c.Setting()) + `, true), set_config('statement_timeout', ` + pq.QuoteLiteral(timeout) + `, true)`
+	}
+	tx, err := s.db.BeginTxx(database.WithBegin(ctx, begin), &sql.TxOptions{ReadOnly: readOnly})
 	if err != nil {
 		return classify(ctx, fmt.Errorf("store: begin: %w", err))
 	}
@@ -87,16 +100,13 @@ func (s *Store) run(ctx context.Context, readOnly bool, fn func(tx *sqlx.Tx) err
 			tx.Rollback()
 		}
 	}()
-	// Transaction-local: the pooled connection is clean again after COMMIT or ROLLBACK.
-	timeout := strconv.FormatInt(s.StatementTimeout.Milliseconds(), 10)
-	if d, ok := ctx.Value(timeoutKey{}).(time.Duration); ok {
-		timeout = strconv.FormatInt(d.Milliseconds(), 10)
-	}
-	if readOnly {
+	switch {
+	case begin.Done: // the settings went with BEGIN
+	case readOnly:
 		_, err = tx.ExecContext(ctx,
 			`SELECT set_config('role', $1, true), set_config('genhub.partner', $2, true), set_config('statement_timeout', $3, true)`,
 			c.Role(), c.Setting(), timeout)
-	} else {
+	default:
 		// The audit triggers record who made each change, and in which request.
 		_, err = tx.ExecContext(ctx,
 			`SELECT set_config('role', $1, true), set_config('genhub.partner', $2, true), set_config('statement_timeout', $3, true),
