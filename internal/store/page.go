@@ -257,10 +257,26 @@ func pageEach[T any, K comparable](ctx context.Context, tx *sqlx.Tx, l *list[T],
 	if err != nil {
 		return nil, err
 	}
-	q.and(parentCol + " = ANY(" + q.arg(pq.Array(parents)) + ")")
-	stmt := fmt.Sprintf(`SELECT * FROM (SELECT %s, row_number() OVER (PARTITION BY %s ORDER BY %s) AS row_number_
-		FROM %s %s) x WHERE row_number_ <= %d ORDER BY row_number_`,
-		l.sel, parentCol, by, l.from, q.whereClause(), p.Limit+1)
+	// Each parent's page is read by a scan of its own that stops at the limit
+	// (an index on the parent and the order serves it), rather than numbering
+	// every row of every parent and sorting them.
+	array := "integer[]"
+	if _, ok := any(parents).([]string); ok {
+		array = "text[]"
+	}
+	seen := make(map[K]bool, len(parents))
+	distinct := make([]K, 0, len(parents))
+	for _, k := range parents {
+		if !seen[k] {
+			seen[k] = true
+			distinct = append(distinct, k)
+		}
+	}
+	each := q.arg(pq.Array(distinct))
+	q.and(parentCol + " = p_.parent_")
+	stmt := fmt.Sprintf(`SELECT x.* FROM unnest(%s::%s) AS p_(parent_) CROSS JOIN LATERAL (SELECT %s
+		FROM %s %s ORDER BY %s LIMIT %d) x`,
+		each, array, l.sel, l.from, q.whereClause(), by, p.Limit+1)
 	rows, err := selectRows[T](ctx, tx, stmt, q.args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: list %s by %s: %w", l.from, parentCol, err)
