@@ -252,3 +252,42 @@ func TestReferenceAndFigures(t *testing.T) {
 		t.Errorf("targets = %+v, want 4", got.KeyFigures.Targets)
 	}
 }
+
+// TestSameFieldTwiceUnderAPage: a nested page asked under both nodes and
+// edges, with different fields each time, is read with the columns of both.
+func TestSameFieldTwiceUnderAPage(t *testing.T) {
+	e := hubtest.New(t)
+	var d struct {
+		Formations struct {
+			Nodes []struct {
+				Sessions struct{ Nodes []struct{ ID string } }
+			}
+			Edges []struct {
+				Node struct {
+					Sessions struct {
+						Nodes []struct{ ID, StartOn, EndOn string }
+					}
+				}
+			}
+		}
+	}
+	e.Query(t, "", `{ formations(first: 5) { nodes { sessions(first: 2) { nodes { id } } }
+		edges { node { sessions(first: 2) { nodes { id startOn endOn } } } } } }`, nil).MustData(t, &d)
+	n := 0
+	for _, edge := range d.Formations.Edges {
+		for _, s := range edge.Node.Sessions.Nodes {
+			id, _ := model.ParseIntID("Session", s.ID)
+			var start, end string
+			if err := e.Admin.QueryRow(`SELECT start_on::text, end_on::text FROM hub.session WHERE id = $1`, id).Scan(&start, &end); err != nil {
+				t.Fatal(err)
+			}
+			if s.StartOn != start || s.EndOn != end {
+				t.Errorf("session %d: %s to %s; want %s to %s", id, s.StartOn, s.EndOn, start, end)
+			}
+			n++
+		}
+	}
+	if n == 0 {
+		t.Fatal("no sessions in the answer")
+	}
+}

@@ -18,13 +18,18 @@ import (
 // statement per level of nesting whatever the page size.
 
 // nodeFields returns the fields asked on the nodes of a connection field (under
-// `nodes` and `edges { node }`), merged by name.
+// `nodes` and `edges { node }`), merged by name: a field asked twice (under
+// both, or under two aliases) has the selections of both, so that what is read
+// for it serves both; its arguments are the first one's.
 func nodeFields(ctx context.Context, conn []ast.Selection, typ string) map[string]graphql.CollectedField {
 	op := graphql.GetOperationContext(ctx)
 	out := map[string]graphql.CollectedField{}
 	add := func(sel []ast.Selection) {
 		for _, f := range graphql.CollectFields(op, sel, []string{typ, "Node"}) {
-			if _, ok := out[f.Name]; !ok {
+			if g, ok := out[f.Name]; ok {
+				g.Selections = append(append(ast.SelectionSet(nil), g.Selections...), f.Selections...)
+				out[f.Name] = g
+			} else {
 				out[f.Name] = f
 			}
 		}
