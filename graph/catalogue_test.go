@@ -8,6 +8,7 @@ import (
 
 	"github.com/gen-hub/genhub/graph/model"
 	"github.com/gen-hub/genhub/internal/hubtest"
+	"github.com/gen-hub/genhub/internal/seed"
 )
 
 type formationPage struct {
@@ -289,5 +290,54 @@ func TestSameFieldTwiceUnderAPage(t *testing.T) {
 	}
 	if n == 0 {
 		t.Fatal("no sessions in the answer")
+	}
+}
+
+// TestOrganisationsReadWithThePage: a page of formations asking for their
+// organisation reads them in the same statement (one statement fewer), and
+// each is the organisation's row, for a partner and for the public.
+func TestOrganisationsReadWithThePage(t *testing.T) {
+	e := hubtest.New(t)
+	var region string
+	for _, p := range seed.Partners() {
+		if p.Slug == "region-hauts-de-france" {
+			region = p.Key
+		}
+	}
+	const q = `{ formations(first: 30) { nodes { organisation { id siret name legalStatus city department { code } } } } }`
+	for _, key := range []string{"", region} {
+		var d struct {
+			Formations struct {
+				Nodes []struct {
+					Organisation struct {
+						ID, Siret, Name, LegalStatus, City string
+						Department                         struct{ Code string }
+					}
+				}
+			}
+		}
+		e.Query(t, key, q, nil).MustData(t, &d)
+		if len(d.Formations.Nodes) == 0 {
+			t.Fatal("no formations")
+		}
+		for _, n := range d.Formations.Nodes {
+			o := n.Organisation
+			id, _ := model.ParseIntID("Organisation", o.ID)
+			var siret, name, status, city, dept string
+			if err := e.Admin.QueryRow(`SELECT siret, name, upper(legal_status), city, department_code FROM hub.organisation WHERE id = $1`, id).
+				Scan(&siret, &name, &status, &city, &dept); err != nil {
+				t.Fatal(err)
+			}
+			if o.Siret != siret || o.Name != name || o.LegalStatus != status || o.City != city || o.Department.Code != dept {
+				t.Errorf("organisation %d: %+v; want %s %s %s %s %s", id, o, siret, name, status, city, dept)
+			}
+		}
+	}
+	with := e.StatementCount(t, func() { e.Query(t, region, q, nil) })
+	without := e.StatementCount(t, func() {
+		e.Query(t, region, `{ formations(first: 30) { nodes { id } } }`, nil)
+	})
+	if with != without {
+		t.Errorf("statements with organisations %d, without %d; want the same", with, without)
 	}
 }

@@ -124,7 +124,10 @@ func (r *Resolver) prefetchFormations(ctx context.Context, rows []*model.Formati
 	}
 	if _, ok := fields["organisation"]; ok {
 		oids := ids(rows, func(f *model.Formation) int { return f.OrganisationID })
-		m, err := r.Store.OrganisationsByID(ctx, oids)
+		m, err := joinedOrganisations(rows)
+		if m == nil && err == nil {
+			m, err = r.Store.OrganisationsByID(ctx, oids)
+		}
 		if err != nil {
 			return err
 		}
@@ -165,6 +168,22 @@ func (r *Resolver) prefetchFormations(ctx context.Context, rows []*model.Formati
 		}
 	}
 	return nil
+}
+
+// joinedOrganisations returns the organisations read with rows (nil when they
+// were not: the page was read without them).
+func joinedOrganisations(rows []*model.Formation) (map[int]*model.Organisation, error) {
+	m := make(map[int]*model.Organisation, len(rows))
+	for _, f := range rows {
+		o, read, err := f.JoinedOrganisation()
+		if !read || err != nil {
+			return nil, err
+		}
+		if o != nil {
+			m[o.RowID] = o
+		}
+	}
+	return m, nil
 }
 
 // prefetchSessions reads what fields asks below rows (see prefetchFormations).

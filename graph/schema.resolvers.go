@@ -263,7 +263,8 @@ func (r *queryResolver) Formations(ctx context.Context, first *int, after *strin
 	err = r.Store.Unit(ctx, func(ctx context.Context) (err error) {
 		fields := currentFields(ctx, "Formation")
 		cols := columnsFor(fields, formationFieldColumns)
-		if res, err = r.Store.Formations(ctx, store.FormationScope{}, filter, by, p, cols); err != nil {
+		_, withOrg := fields["organisation"]
+		if res, err = r.Store.Formations(ctx, store.FormationScope{WithOrganisation: withOrg}, filter, by, p, cols); err != nil {
 			return err
 		}
 		if err := countNowIfAsked(ctx, res); err != nil {

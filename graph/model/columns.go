@@ -1,5 +1,10 @@
 package model
 
+import (
+	"database/sql"
+	"strings"
+)
+
 // Column methods return a pointer to the field a SQL column scans into (nil
 // for an unknown column), so that the store scans rows without reflection.
 
@@ -46,7 +51,56 @@ func (f *Formation) Column(name string) any {
 	case "listed":
 		return &f.Listed
 	}
+	if strings.HasPrefix(name, "org_") {
+		if f.org == nil {
+			f.org = &orgColumns{}
+		}
+		return f.org.column(strings.TrimPrefix(name, "org_"))
+	}
 	return nil
+}
+
+// orgColumns are the columns of a formation's organisation read with it
+// (LEFT JOIN: all null when the organisation is hidden from the caller).
+type orgColumns struct {
+	id                                         sql.NullInt64
+	siret, name, legalStatus, city, department sql.NullString
+}
+
+func (o *orgColumns) column(name string) any {
+	switch name {
+	case "id":
+		return &o.id
+	case "siret":
+		return &o.siret
+	case "name":
+		return &o.name
+	case "legal_status":
+		return &o.legalStatus
+	case "city":
+		return &o.city
+	case "department_code":
+		return &o.department
+	}
+	return nil
+}
+
+// JoinedOrganisation returns the organisation read with the formation: read
+// is false when it was not read with it, o nil when it is hidden.
+func (f *Formation) JoinedOrganisation() (o *Organisation, read bool, err error) {
+	if f.org == nil {
+		return nil, false, nil
+	}
+	c := f.org
+	if !c.id.Valid {
+		return nil, true, nil
+	}
+	o = &Organisation{RowID: int(c.id.Int64), Siret: c.siret.String, Name: c.name.String, City: c.city.String,
+		DepartmentCode: c.department.String}
+	if err := o.LegalStatus.Scan(c.legalStatus.String); err != nil {
+		return nil, true, err
+	}
+	return o, true, nil
 }
 
 func (s *Session) Column(name string) any {

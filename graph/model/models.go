@@ -27,6 +27,8 @@ type Formation struct {
 	Latitude           *float64     `db:"latitude"`
 	Longitude          *float64     `db:"longitude"`
 	Listed             bool         `db:"listed"`
+
+	org *orgColumns // its organisation, when read with it (JoinedOrganisation)
 }
 
 func (f *Formation) ID() string    { return IntID("Formation", f.RowID) }

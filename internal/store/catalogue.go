@@ -39,6 +39,10 @@ type FormationScope struct {
 	OrganisationID int
 	RegionCode     string
 	DepartmentCode string
+	// WithOrganisation reads each formation's organisation in the same
+	// statement (LEFT JOIN, under the organisation's own policies; see
+	// model.Formation.JoinedOrganisation).
+	WithOrganisation bool
 }
 
 // formationList builds the list of formations matching filter, in order,
@@ -58,6 +62,12 @@ func formationList(scope FormationScope, f *model.FormationFilter, by model.Form
 		always = append(always, "department_code")
 	}
 	l := &list[model.Formation]{sel: columnList("f", FormationColumns, cols, always...), from: "hub.formation f"}
+	if scope.WithOrganisation {
+		l.from += " LEFT JOIN hub.organisation o ON o.id = f.organisation_id"
+		for _, c := range OrganisationColumns {
+			l.sel += ", o." + c + " AS org_" + c
+		}
+	}
 	q := &l.q
 	if scope.OrganisationID != 0 {
 		q.and("f.organisation_id = " + q.arg(scope.OrganisationID))
